@@ -1,0 +1,37 @@
+# Two commands a user needs: `make reproduce` and `make test` (each sets up .venv first).
+VENV ?= .venv
+CORES ?= 2
+# CPU build by default (small, fast); GPU users: `make install TORCH="torch==<version>"` or
+# install torch into .venv yourself first; an installed torch >= 2.2 is kept.
+TORCH ?= torch==2.13.0
+PY := $(VENV)/bin/python
+export PATH := $(abspath $(VENV))/bin:$(PATH)
+
+.PHONY: install reproduce test dry-run lint report clean
+
+install: $(VENV)/.installed
+
+$(VENV)/.installed: pyproject.toml
+	test -x $(PY) || python3 -m venv $(VENV)
+	$(PY) -c "import torch" 2>/dev/null || $(PY) -m pip install --quiet "$(TORCH)"
+	$(PY) -m pip install --quiet -e ".[dev]"
+	touch $@
+
+reproduce: install
+	snakemake --cores $(CORES)
+
+test: install
+	$(PY) -m pytest
+
+dry-run: install
+	snakemake -n --cores $(CORES)
+
+lint: install
+	snakemake --lint
+
+report: install
+	snakemake --report results/report.html
+
+clean:
+	rm -rf results/data results/models results/replay results/metrics results/tables results/figures \
+	       results/logs results/benchmarks

@@ -1,0 +1,254 @@
+"""Command-line interface, one subcommand per workflow stage: ``python -m rnnreplay STAGE --help``.
+
+Every stage takes ``--spec``: the resolved JSON spec of the job (a JSON string, or ``@file``),
+which the workflow builds from config.yaml with :mod:`rnnreplay.config`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import xarray as xr
+
+
+def _spec(text: str) -> dict:
+    if text.startswith("@"):
+        text = Path(text[1:]).read_text()
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise SystemExit(f"--spec is not valid JSON: {exc}") from exc
+
+
+def _log(msg: str) -> None:
+    print(msg, file=sys.stderr, flush=True)
+
+
+def _threads(n: int | None) -> None:
+    import torch
+
+    if n:
+        torch.set_num_threads(n)
+
+
+def cmd_synthesize(args) -> None:
+    from .config import derive_seed
+    from .data import synthesize
+    from .io import write_dataset
+
+    spec = _spec(args.spec)
+    seed = None if args.split == "test" else args.seed
+    stream = derive_seed(spec["task"], "test") if seed is None else derive_seed(spec["task"], seed, "train_paths")
+    ds = synthesize(spec, args.split, seed, stream)
+    write_dataset(ds, args.out)
+    _log(f"synthesize {spec['task']} {args.split}: {ds.sizes['trajectory']} paths x {ds.sizes['time'] - 1} steps -> {args.out}")
+
+
+def cmd_train(args) -> None:
+    from .data import task_from_spec
+    from .io import read_dataset, save_model, write_dataset, provenance
+    from .model import CellParams
+    from .train import final_loss, select_device, train
+
+    _threads(args.threads)
+    spec = _spec(args.spec)
+    t0 = time.perf_counter()
+    task = task_from_spec(spec["task"])
+    pool = read_dataset(args.train_paths, required=("position",))["position"].values
+    model, loss = train(
+        task, pool, CellParams(**spec["train_cell"]), spec["train_mechanisms"], spec["train"],
+        seed_parts=(spec["task"]["task"], spec["seed"]), device=select_device(spec["device"]), log=_log,
+    )
+    loss.attrs = provenance(f"training loss {spec['task']['task']}/{spec['trained_variant']}", spec, spec["seed"])
+    write_dataset(loss, args.out_loss)
+    save_model(args.out_model, model, spec)
+    _log(f"train {spec['task']['task']}/{spec['trained_variant']} seed {spec['seed']}: final loss "
+         f"{final_loss(loss):.5g}, {time.perf_counter() - t0:.1f} s")
+
+
+def cmd_replay(args) -> None:
+    from .data import task_from_spec
+    from .io import load_model_file, provenance, read_dataset, write_dataset
+    from .model import CellParams
+    from .replay import load_for_replay, replay_dataset, sample_replay
+    from .train import select_device
+
+    _threads(args.threads)
+    spec = _spec(args.spec)
+    t0 = time.perf_counter()
+    task = task_from_spec(spec["task"])
+    state, _ = load_model_file(args.model)
+    model = load_for_replay(state, task, CellParams(**spec["cell"]))
+    starts = read_dataset(args.test_paths, required=("position",))["position"].values[:, 0]
+    result = sample_replay(model, task, starts, spec["replay"], (spec["task"]["task"], spec["seed"]),
+                           device=select_device(spec["device"]))
+    name = f"{spec['task']['task']}/{spec['variant']}"
+    ds = replay_dataset(result, task, provenance(f"replay {name}", spec, spec["seed"]))
+    write_dataset(ds, args.out)
+    _log(f"replay {name} seed {spec['seed']}: {ds.sizes['trajectory']} x {ds.sizes['time']} steps, "
+         f"{time.perf_counter() - t0:.1f} s")
+
+
+def cmd_metrics(args) -> None:
+    from .config import derive_seed
+    from .data import task_from_spec
+    from .io import provenance, read_dataset, write_dataset
+    from .metrics import METRIC_INFO, replay_metrics
+    from .train import final_loss
+
+    spec = _spec(args.spec)
+    task = task_from_spec(spec["task"])
+    rep = read_dataset(args.replay, required=("position", "start_position"))
+    true_paths = read_dataset(args.test_paths, required=("position",))["position"].values
+    values = replay_metrics(task, rep["position"].values, rep["start_position"].values, true_paths,
+                            spec["metrics"], seed=derive_seed(spec["task"]["task"], spec["seed"], "metrics"))
+    values["final_loss"] = final_loss(read_dataset(args.loss, required=("loss",)))
+    unit = {"length": task.length_unit, "length/step": task.length_unit, "step": "1", "nat": "1"}
+    data = {}
+    for name, value in values.items():
+        if name == "occupancy":
+            continue
+        units, long_name = METRIC_INFO[name]
+        data[name] = ((), np.float64(value), {"units": unit.get(units, units), "long_name": long_name})
+    data["occupancy"] = (("region",), values["occupancy"], {"units": "1", "long_name": "fraction of time per region"})
+    ds = xr.Dataset(data, coords={"region": ("region", list(task.region_names), {"long_name": "task region"})},
+                    attrs=provenance(f"metrics {spec['task']['task']}/{spec['variant']}", spec, spec["seed"]))
+    write_dataset(ds, args.out)
+    key = ", ".join(f"{k} {values[k]:.3g}" for k in ("wasserstein", "reach_time", "speed", "off_track"))
+    _log(f"metrics {spec['task']['task']}/{spec['variant']} seed {spec['seed']}: {key}")
+
+
+def metrics_table(paths: list[str]) -> pd.DataFrame:
+    """Long table (task, variant, seed, metric, value) from per-job metrics files."""
+    from .io import read_dataset, spec_of
+
+    rows = []
+    for path in paths:
+        ds = read_dataset(path)
+        spec = spec_of(ds)
+        for name, var in ds.data_vars.items():
+            if var.ndim == 0:
+                rows.append(dict(task=spec["task"]["task"], variant=spec["variant"], seed=spec["seed"],
+                                 metric=name, value=float(var.values)))
+            else:
+                for region, value in zip(ds["region"].values, var.values):
+                    rows.append(dict(task=spec["task"]["task"], variant=spec["variant"], seed=spec["seed"],
+                                     metric=f"occupancy_{region}", value=float(value)))
+    return pd.DataFrame(rows)
+
+
+TABLE_METRICS = ["final_loss", "wasserstein", "reach_time", "reach_fraction", "speed", "step_length",
+                 "compression", "off_track", "occupancy_entropy", "region_switches"]
+
+
+def cmd_summarise(args) -> None:
+    from .stats import markdown_table, summarise
+
+    table = metrics_table(args.inputs)
+    summary = summarise(table)
+    for out, frame in ((args.table, table), (args.summary, summary)):
+        Path(out).parent.mkdir(parents=True, exist_ok=True)
+        tmp = Path(out).with_name(f".{Path(out).name}.tmp")
+        frame.to_csv(tmp, index=False)
+        tmp.replace(out)
+    Path(args.markdown).write_text(markdown_table(summary, TABLE_METRICS))
+    _log(f"summarise: {len(args.inputs)} metrics files -> {args.table}, {args.summary}, {args.markdown}")
+
+
+def cmd_figure(args) -> None:
+    from . import figures
+    from .data import task_from_spec
+    from .io import read_dataset, spec_of
+
+    if args.kind == "examples":
+        replays, task = {}, None
+        for path in args.inputs:
+            ds = read_dataset(path, required=("position",))
+            spec = spec_of(ds)
+            task = task or task_from_spec(spec["task"])
+            replays[spec["variant"]] = ds["position"].values[: args.n_show]
+        figures.replay_examples(task, replays, args.out, n_show=args.n_show)
+    elif args.kind == "metrics":
+        table = pd.read_csv(args.inputs[0])
+        figures.metrics_by_variant(table, args.task, args.metrics or TABLE_METRICS, args.out)
+    elif args.kind == "sweep":
+        table = pd.read_csv(args.inputs[0])
+        friction = json.loads(args.friction)
+        figures.momentum_sweep(table, friction, args.metrics or ["reach_time", "speed", "wasserstein", "off_track"],
+                               args.out)
+    elif args.kind == "loss":
+        frames = []
+        for path in args.inputs:
+            ds = read_dataset(path, required=("loss",))
+            spec = spec_of(ds)
+            frames.append(pd.DataFrame(dict(task=spec["task"]["task"], variant=spec["trained_variant"],
+                                            seed=spec["seed"], step=ds["step"].values, loss=ds["loss"].values)))
+        figures.loss_curves(pd.concat(frames, ignore_index=True), args.out)
+    _log(f"figure {args.kind} -> {args.out}")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="rnnreplay", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = parser.add_subparsers(dest="stage", required=True)
+
+    def add(name, func, help_):
+        p = sub.add_parser(name, help=help_, description=help_)
+        p.set_defaults(func=func)
+        p.add_argument("--spec", required=name not in ("summarise", "figure"), help="resolved job spec: JSON or @file")
+        return p
+
+    p = add("synthesize", cmd_synthesize, "draw a task's train or test paths into a NetCDF file")
+    p.add_argument("--split", choices=("train", "test"), required=True)
+    p.add_argument("--seed", type=int, default=0, help="experiment seed (train split only)")
+    p.add_argument("--out", required=True)
+
+    p = add("train", cmd_train, "train one model; writes the model file and its loss curve")
+    p.add_argument("--train-paths", required=True)
+    p.add_argument("--out-model", required=True)
+    p.add_argument("--out-loss", required=True)
+    p.add_argument("--threads", type=int, default=None)
+
+    p = add("replay", cmd_replay, "sample replay from a trained model; writes a NetCDF file")
+    p.add_argument("--model", required=True)
+    p.add_argument("--test-paths", required=True)
+    p.add_argument("--out", required=True)
+    p.add_argument("--threads", type=int, default=None)
+
+    p = add("metrics", cmd_metrics, "compute the metrics of one replay file")
+    p.add_argument("--replay", required=True)
+    p.add_argument("--test-paths", required=True)
+    p.add_argument("--loss", required=True)
+    p.add_argument("--out", required=True)
+
+    p = add("summarise", cmd_summarise, "collect metrics files into tables (long CSV, summary CSV, markdown)")
+    p.add_argument("--inputs", nargs="+", required=True)
+    p.add_argument("--table", required=True)
+    p.add_argument("--summary", required=True)
+    p.add_argument("--markdown", required=True)
+
+    p = add("figure", cmd_figure, "draw a figure (examples, metrics, sweep, loss)")
+    p.add_argument("kind", choices=("examples", "metrics", "sweep", "loss"))
+    p.add_argument("--inputs", nargs="+", required=True)
+    p.add_argument("--out", required=True)
+    p.add_argument("--task", help="metrics: which task")
+    p.add_argument("--metrics", nargs="*", help="metrics/sweep: which metrics")
+    p.add_argument("--friction", help="sweep: JSON map variant -> lambda_v")
+    p.add_argument("--n-show", type=int, default=4)
+    return parser
+
+
+def main(argv=None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        args.func(args)
+    except (FileNotFoundError, ValueError, FloatingPointError, RuntimeError) as exc:
+        _log(f"rnnreplay {args.stage}: error: {exc}")
+        return 1
+    return 0

@@ -1,0 +1,134 @@
+"""Every on-disk format: NetCDF datasets (paths, replay, loss curves, metrics) and model files.
+
+NetCDF files are written atomically (temporary name, then rename), float32 with zlib level 4
+and shuffle, CF-1.8 global attributes and provenance (package version, git commit, seed, the
+resolved spec as JSON).
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import functools
+import json
+import os
+import subprocess
+import tempfile
+from pathlib import Path
+
+import numpy as np
+import torch
+import xarray as xr
+
+from . import __version__
+
+
+@functools.lru_cache(maxsize=1)
+def git_commit() -> str:
+    """The source tree's git commit (with ``-dirty`` if modified), or ``unknown``."""
+    here = Path(__file__).resolve().parent
+    try:
+        commit = subprocess.run(
+            ["git", "rev-parse", "HEAD"], cwd=here, capture_output=True, text=True, check=True, timeout=5
+        ).stdout.strip()
+        dirty = subprocess.run(
+            ["git", "status", "--porcelain", "--untracked-files=no"],
+            cwd=here, capture_output=True, text=True, timeout=5,
+        ).stdout.strip()
+        return commit + ("-dirty" if dirty else "")
+    except (OSError, subprocess.SubprocessError):
+        return "unknown"
+
+
+def provenance(title: str, spec: dict, seed: int | None) -> dict:
+    """Global attributes every output carries."""
+    now = _dt.datetime.now(_dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    attrs = {
+        "Conventions": "CF-1.8",
+        "title": title,
+        "institution": "rnnreplay",
+        "source": f"rnnreplay {__version__} (git {git_commit()})",
+        "history": f"{now} created by rnnreplay {__version__}",
+        "references": "Krishna et al. ICLR 2024; Casco-Rodriguez, Krishna, Baraniuk arXiv:2602.18401",
+        "config_json": json.dumps(spec, sort_keys=True),
+    }
+    if seed is not None:
+        attrs["seed"] = int(seed)
+    return attrs
+
+
+def _atomic_path(path: Path):
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    os.close(fd)
+    return Path(tmp)
+
+
+def write_dataset(ds: xr.Dataset, path: str | Path) -> None:
+    """Write ``ds`` to NetCDF4 at ``path`` atomically; floats become float32 with zlib 4 + shuffle.
+
+    Every data variable must carry ``units`` and ``long_name`` attributes.
+    """
+    path = Path(path)
+    for name, var in {**ds.data_vars, **ds.coords}.items():
+        missing = [k for k in ("units", "long_name") if k not in var.attrs]
+        if missing and name in ds.data_vars:
+            raise ValueError(f"{path}: variable {name!r} lacks attributes {missing}")
+    encoding = {}
+    for name, var in ds.data_vars.items():
+        enc = {"zlib": True, "complevel": 4, "shuffle": True}
+        if np.issubdtype(var.dtype, np.floating):
+            enc["dtype"] = "float32"
+        encoding[name] = enc
+    tmp = _atomic_path(path)
+    try:
+        ds.to_netcdf(tmp, engine="netcdf4", encoding=encoding)
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def read_dataset(path: str | Path, required: tuple[str, ...] = ()) -> xr.Dataset:
+    """Open a NetCDF output fully into memory (file closed on return), checking it exists, is
+    readable NetCDF and holds the ``required`` variables; errors name the file and the problem."""
+    path = Path(path)
+    if not path.exists():
+        raise FileNotFoundError(f"{path}: no such file (has the stage that makes it run?)")
+    try:
+        with xr.open_dataset(path, engine="netcdf4") as ds:
+            ds = ds.load()
+    except Exception as exc:  # netCDF4 raises OSError/RuntimeError/ValueError for bad files
+        raise ValueError(f"{path}: not a readable NetCDF file ({exc})") from exc
+    missing = [v for v in required if v not in ds.variables]
+    if missing:
+        raise ValueError(f"{path}: missing variables {missing}; is this the right kind of file?")
+    return ds
+
+
+def spec_of(ds: xr.Dataset) -> dict:
+    """The resolved spec stored in a dataset's ``config_json`` attribute."""
+    return json.loads(ds.attrs["config_json"])
+
+
+def save_model(path: str | Path, model: torch.nn.Module, spec: dict) -> None:
+    """Save a model's ``state_dict`` with its spec (JSON) to ``path`` atomically."""
+    path = Path(path)
+    tmp = _atomic_path(path)
+    try:
+        state = {k: v.detach().cpu() for k, v in model.state_dict().items()}
+        torch.save({"state_dict": state, "spec_json": json.dumps(spec, sort_keys=True),
+                    "source": f"rnnreplay {__version__} (git {git_commit()})"}, tmp)
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def load_model_file(path: str | Path) -> tuple[dict, dict]:
+    """Load ``(state_dict, spec)`` from a model file with ``weights_only=True``."""
+    path = Path(path)
+    if not path.exists():
+        raise FileNotFoundError(f"{path}: no such model file (has the train stage run?)")
+    try:
+        blob = torch.load(path, map_location="cpu", weights_only=True)
+        return blob["state_dict"], json.loads(blob["spec_json"])
+    except Exception as exc:
+        raise ValueError(f"{path}: not a rnnreplay model file ({exc})") from exc

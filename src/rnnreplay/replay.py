@@ -1,0 +1,91 @@
+"""Replay (quiescence): zero input, doubled noise variance, decoded every step (KR24)."""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+import xarray as xr
+
+from .config import derive_seed
+from .model import CellParams, NoisyRNN
+from .tasks import Task
+
+
+def load_for_replay(state_dict: dict, task: Task, params: CellParams) -> NoisyRNN:
+    """A trained model's weights in a cell with the replay knobs ``params`` (which may differ
+    from the training knobs for replay-only variants)."""
+    model = NoisyRNN(n_in=task.space_dim, n_out=task.code_dim, params=params)
+    model.load_state_dict(state_dict)
+    return model.eval()
+
+
+def sample_replay(
+    model: NoisyRNN,
+    task: Task,
+    start_positions: np.ndarray,
+    replay_cfg: dict,
+    seed_parts: tuple,
+    device: torch.device = torch.device("cpu"),
+) -> dict:
+    """Run the network without input from encoded start states.
+
+    Args:
+        model: trained model carrying the replay knobs.
+        task: the task (encoding of starts, decoding of readouts).
+        start_positions: (S, D) start positions; trajectory i starts from row i mod S.
+        replay_cfg: ``trajectories``, ``steps``, ``noise_multiplier`` (sqrt 2 doubles the noise
+            variance [KR24]) and ``hidden_every`` (store every k-th hidden state; 0 = none).
+        seed_parts: (task, seed) from which the noise seed derives (shared by all variants).
+        device: where to run.
+
+    Returns:
+        dict with ``position`` (B, T, D) decoded positions, ``readout`` (B, T, C),
+        ``hidden`` (B, T // k, N) or None, ``hidden_steps`` (T // k,) and ``start`` (B, D).
+    """
+    n, steps = replay_cfg["trajectories"], replay_cfg["steps"]
+    start = np.asarray(start_positions)[np.arange(n) % len(start_positions)]
+    start_code = torch.from_numpy(task.encode(start)).to(device)
+    inputs = torch.zeros((n, steps, task.space_dim), device=device)
+    gen = torch.Generator(device=device).manual_seed(derive_seed(*seed_parts, "replay") % 2**63)
+    model = model.to(device)
+    with torch.inference_mode():
+        readout, hidden = model(
+            inputs, start_code, noise_multiplier=replay_cfg["noise_multiplier"], generator=gen, return_hidden=True
+        )
+    readout = readout.cpu().numpy()
+    every = int(replay_cfg.get("hidden_every", 0))
+    hidden_steps = np.arange(every, steps + 1, every) if every > 0 else np.arange(0)
+    return {
+        "position": task.decode(readout),
+        "readout": readout,
+        "hidden": hidden[:, hidden_steps - 1].cpu().numpy() if every > 0 else None,
+        "hidden_steps": hidden_steps,
+        "start": start.astype(np.float32),
+    }
+
+
+def replay_dataset(result: dict, task: Task, attrs: dict) -> xr.Dataset:
+    """The replay result as a CF-style dataset (dims trajectory, time, space, unit, code)."""
+    n, steps, d = result["position"].shape
+    pos_units = task.length_unit
+    data = {
+        "position": (("trajectory", "time", "space"), result["position"],
+                     {"units": pos_units, "long_name": "decoded replay position"}),
+        "start_position": (("trajectory", "space"), result["start"],
+                           {"units": pos_units, "long_name": "position whose code seeded the replay"}),
+    }
+    if task.code_dim != task.space_dim or task.encode is not Task.encode:
+        data["readout"] = (("trajectory", "time", "code"), result["readout"],
+                           {"units": "1", "long_name": "network readout (target code space)"})
+    coords = {
+        "trajectory": ("trajectory", np.arange(n), {"units": "1", "long_name": "replay trajectory index"}),
+        "time": ("time", np.arange(1, steps + 1), {"units": "1", "long_name": "replay step"}),
+        "space": ("space", ["x", "y", "z"][:d], {"long_name": "spatial axis"}),
+    }
+    if result["hidden"] is not None:
+        data["hidden"] = (("trajectory", "hidden_time", "unit"), result["hidden"],
+                          {"units": "1", "long_name": "hidden state r_t (subsampled in time)"})
+        coords["hidden_time"] = ("hidden_time", result["hidden_steps"],
+                                 {"units": "1", "long_name": "replay step of stored hidden state"})
+        coords["unit"] = ("unit", np.arange(result["hidden"].shape[-1]), {"units": "1", "long_name": "hidden unit"})
+    return xr.Dataset(data, coords=coords, attrs=attrs)

@@ -1,0 +1,51 @@
+"""Statistics across seeds: mean with a confidence interval per (task, variant, metric)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+
+def mean_ci(values, level: float = 0.95) -> tuple[float, float, float]:
+    """Mean and Student-t confidence interval of ``values`` (1-D, NaNs dropped).
+
+    Returns (mean, low, high); low = high = mean for a single value, all NaN for none.
+    """
+    x = np.asarray(values, dtype=float)
+    x = x[np.isfinite(x)]
+    if len(x) == 0:
+        return (np.nan, np.nan, np.nan)
+    m = float(x.mean())
+    if len(x) == 1 or np.all(x == x[0]):
+        return (m, m, m)
+    half = stats.t.ppf(0.5 + level / 2, df=len(x) - 1) * stats.sem(x)
+    return (m, m - half, m + half)
+
+
+def summarise(table: pd.DataFrame, level: float = 0.95) -> pd.DataFrame:
+    """Mean and CI per (task, variant, metric) from a long table with columns
+    task, variant, seed, metric, value. Returns columns task, variant, metric, n, mean, ci_low,
+    ci_high."""
+    rows = []
+    for (task, variant, metric), group in table.groupby(["task", "variant", "metric"], sort=False):
+        m, lo, hi = mean_ci(group["value"], level)
+        rows.append(dict(task=task, variant=variant, metric=metric, n=int(group["value"].notna().sum()),
+                         mean=m, ci_low=lo, ci_high=hi))
+    return pd.DataFrame(rows)
+
+
+def markdown_table(summary: pd.DataFrame, metrics: list[str]) -> str:
+    """A readable table: one row per (task, variant), one column per metric, ``mean ± half-CI``."""
+    lines = ["| task | variant | " + " | ".join(metrics) + " |", "|---|---|" + "---|" * len(metrics)]
+    for (task, variant), group in summary.groupby(["task", "variant"], sort=False):
+        cells = []
+        for metric in metrics:
+            row = group[group["metric"] == metric]
+            if row.empty:
+                cells.append("")
+                continue
+            r = row.iloc[0]
+            cells.append(f"{r['mean']:.3g} ± {(r['ci_high'] - r['ci_low']) / 2:.2g}")
+        lines.append(f"| {task} | {variant} | " + " | ".join(cells) + " |")
+    return "\n".join(lines) + "\n"

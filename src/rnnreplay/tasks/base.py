@@ -1,0 +1,97 @@
+"""The common task interface: paths, inputs, targets and the geometry metrics need.
+
+A task turns a random generator into a batch of latent paths ``s`` and knows how to
+encode a position into the network's target code, decode it back, and describe the
+environment (regions for occupancy, goals for reach time, the support for off-track).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+
+@dataclass(frozen=True)
+class PathBatch:
+    """A batch of latent paths and what the network sees of them.
+
+    Attributes:
+        position: (B, T+1, D) latent path s_0..s_T, in the task's length unit.
+        inputs: (B, T, D_in) change-based input u_t = s_{t+1} - s_t (per step).
+        targets: (B, T, C) target code f(s_{t+1}) the readout must produce after step t.
+        start_code: (B, C) code f(s_0) that the linear encoder maps to r_0.
+    """
+
+    position: np.ndarray
+    inputs: np.ndarray
+    targets: np.ndarray
+    start_code: np.ndarray
+
+
+class Task:
+    """Base class of every task. Subclasses set the class attributes and implement
+    :meth:`sample_positions`, :meth:`distance_to_support` and :meth:`region_of`.
+
+    Positions are float arrays whose last axis is ``space`` (length :attr:`space_dim`).
+    """
+
+    name: str = "task"
+    space_dim: int = 2
+    length_unit: str = "1"  # CF `units` of positions ("1" for the dimensionless mazes, "m" for boxes)
+    region_names: tuple[str, ...] = ()
+    goal_radius: float = 0.1  # distance from a goal point that counts as reaching it
+    goal_min_start_distance: float = 0.5  # goals closer than this to the start do not count
+    off_track_tolerance: float = 0.1  # distance from the support beyond which a point is off track
+
+    # --- paths ---------------------------------------------------------------------------------
+    def sample_positions(self, n: int, steps: int, rng: np.random.Generator) -> np.ndarray:
+        """Draw ``n`` latent paths of ``steps`` steps: (n, steps+1, D)."""
+        raise NotImplementedError
+
+    def sample(self, n: int, steps: int, rng: np.random.Generator) -> PathBatch:
+        """Draw ``n`` paths and build inputs and targets from them (see :class:`PathBatch`)."""
+        return self.batch_from_positions(self.sample_positions(n, steps, rng))
+
+    def batch_from_positions(self, position: np.ndarray) -> PathBatch:
+        """Inputs, targets and start codes of given paths ``position`` (B, T+1, D)."""
+        position = np.asarray(position, dtype=np.float32)
+        code = self.encode(position)
+        return PathBatch(
+            position=position,
+            inputs=np.diff(position, axis=1).astype(np.float32),
+            targets=code[:, 1:].astype(np.float32),
+            start_code=code[:, 0].astype(np.float32),
+        )
+
+    # --- the code the network reads out ---------------------------------------------------------
+    @property
+    def code_dim(self) -> int:
+        """Size C of the target code (D when the code is the position itself)."""
+        return self.space_dim
+
+    def encode(self, position: np.ndarray) -> np.ndarray:
+        """Target code of positions: (..., D) -> (..., C). Default: the position itself."""
+        return np.asarray(position, dtype=np.float32)
+
+    def decode(self, code: np.ndarray) -> np.ndarray:
+        """Position decoded from a code: (..., C) -> (..., D). Default: the code itself."""
+        return np.asarray(code, dtype=np.float32)
+
+    # --- geometry for metrics ------------------------------------------------------------------
+    @property
+    def goals(self) -> np.ndarray:
+        """Goal points (G, D) for reach time."""
+        raise NotImplementedError
+
+    def distance_to_support(self, points: np.ndarray) -> np.ndarray:
+        """Distance (...) from points (..., D) to the region the agent may occupy."""
+        raise NotImplementedError
+
+    def region_of(self, points: np.ndarray) -> np.ndarray:
+        """Region index (...) into :attr:`region_names` of points (..., D)."""
+        raise NotImplementedError
+
+    def outline(self) -> list[np.ndarray]:
+        """Polylines (each (K, 2)) that draw the environment in figures."""
+        return []

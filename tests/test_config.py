@@ -1,0 +1,50 @@
+"""Resolving config.yaml into job specs; seed derivation."""
+
+import copy
+
+import pytest
+
+from rnnreplay import config as rc
+
+
+def test_variant_overrides_task_overrides_default(default_config):
+    cfg = copy.deepcopy(default_config)
+    cfg["tasks"]["tmaze"]["model"] = {"sigma": 0.05, "leak": 0.7}
+    spec = rc.job_spec(cfg, "tmaze", "leak", 0)
+    assert spec["cell"]["sigma"] == 0.05  # task override
+    assert spec["cell"]["leak"] == 0.2  # variant beats task
+    assert rc.job_spec(cfg, "triangle", "leak", 0)["cell"]["sigma"] == cfg["model"]["sigma"]
+
+
+def test_replay_only_variant_uses_trained_model_knobs(default_config):
+    spec = rc.job_spec(default_config, "tmaze", "leak_replay_lv0.4", 1)
+    assert spec["trained_variant"] == "leak"
+    assert spec["train_cell"] == rc.job_spec(default_config, "tmaze", "leak", 1)["train_cell"]
+    assert spec["cell"]["friction"] == 0.4 and spec["cell"]["leak"] == 0.2
+    assert spec["train_cell"]["friction"] == 1.0
+    assert "leak_replay_lv0.4" not in rc.trained_variants(default_config)
+
+
+def test_unknown_names_are_errors(default_config):
+    with pytest.raises(ValueError, match="unknown variant"):
+        rc.job_spec(default_config, "tmaze", "nope", 0)
+    with pytest.raises(ValueError, match="unknown task"):
+        rc.job_spec(default_config, "maze", "leak", 0)
+    cfg = copy.deepcopy(default_config)
+    cfg["variants"]["chain"] = {"model_from": "leak_replay_lv0.4"}
+    with pytest.raises(ValueError, match="trained variant"):
+        rc.trained_variant(cfg, "chain")
+
+
+def test_derive_seed_is_stable_and_distinct():
+    assert rc.derive_seed("tmaze", 0, "init") == rc.derive_seed("tmaze", 0, "init")
+    seeds = {rc.derive_seed(t, s, k) for t in ("tmaze", "triangle") for s in range(5) for k in ("init", "noise")}
+    assert len(seeds) == 20
+    assert 0 <= rc.derive_seed("x") < 2**63
+
+
+def test_load_yaml_rejects_non_mapping(tmp_path):
+    bad = tmp_path / "c.yaml"
+    bad.write_text("- 1\n- 2\n")
+    with pytest.raises(ValueError, match="mapping"):
+        rc.load_yaml(bad)

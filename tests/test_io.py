@@ -1,0 +1,67 @@
+"""On-disk formats: CF attributes, provenance, atomic writes, clear errors on bad files."""
+
+import json
+import warnings
+
+import numpy as np
+import pytest
+import torch
+import xarray as xr
+
+from rnnreplay import io
+from rnnreplay.data import synthesize
+from rnnreplay.model import CellParams, NoisyRNN
+
+SPEC = {"task": "tmaze", "kind": "tmaze", "params": {}, "data": {"train_trajectories": 8, "steps": 10,
+                                                               "test_trajectories": 4, "test_steps": 12}}
+
+
+def test_paths_file_has_named_dims_units_and_provenance(tmp_path):
+    path = tmp_path / "paths.nc"
+    io.write_dataset(synthesize(SPEC, "train", 3, 42), path)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        ds = xr.open_dataset(path)
+    with ds:
+        assert ds["position"].dims == ("trajectory", "time", "space")
+        assert ds["position"].shape == (8, 11, 2)
+        assert ds["position"].dtype == np.float32
+        for var in ds.data_vars.values():
+            assert {"units", "long_name"} <= set(var.attrs)
+        assert ds.attrs["Conventions"] == "CF-1.8"
+        assert ds.attrs["seed"] == 3
+        assert "rnnreplay" in ds.attrs["source"] and "git" in ds.attrs["source"]
+        assert json.loads(ds.attrs["config_json"]) == SPEC
+        assert ds["position"].encoding["zlib"] and ds["position"].encoding["shuffle"]
+
+
+def test_write_refuses_variables_without_units(tmp_path):
+    ds = xr.Dataset({"x": ("t", np.zeros(3))})
+    with pytest.raises(ValueError, match="lacks attributes"):
+        io.write_dataset(ds, tmp_path / "x.nc")
+    assert list(tmp_path.iterdir()) == []  # nothing half-written left behind
+
+
+def test_read_dataset_errors_name_the_file(tmp_path):
+    with pytest.raises(FileNotFoundError, match="missing.nc"):
+        io.read_dataset(tmp_path / "missing.nc")
+    junk = tmp_path / "junk.nc"
+    junk.write_bytes(b"not a netcdf file at all")
+    with pytest.raises(ValueError, match="junk.nc"):
+        io.read_dataset(junk)
+    good = tmp_path / "good.nc"
+    io.write_dataset(synthesize(SPEC, "test", None, 1), good)
+    with pytest.raises(ValueError, match="missing variables"):
+        io.read_dataset(good, required=("hidden",))
+
+
+def test_model_roundtrip_is_weights_only(tmp_path):
+    model = NoisyRNN(2, 2, CellParams(hidden=8))
+    io.save_model(tmp_path / "m.pt", model, {"seed": 1})
+    state, spec = io.load_model_file(tmp_path / "m.pt")
+    assert spec == {"seed": 1}
+    for k, v in model.state_dict().items():
+        torch.testing.assert_close(state[k], v)
+    torch.save({"state_dict": state, "evil": object()}, tmp_path / "bad.pt")
+    with pytest.raises(ValueError, match="bad.pt"):
+        io.load_model_file(tmp_path / "bad.pt")

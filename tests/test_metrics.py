@@ -1,0 +1,88 @@
+"""Metrics on hand-made trajectories with known answers."""
+
+import numpy as np
+import pytest
+
+from rnnreplay import metrics as m
+from rnnreplay.tasks import TMaze, Triangle
+
+
+def line(start, velocity, steps):
+    """(1, steps, 2) straight path."""
+    t = np.arange(1, steps + 1)[:, None]
+    return (np.asarray(start) + t * np.asarray(velocity))[None]
+
+
+def test_wasserstein_of_shifted_cloud(rng):
+    x = rng.normal(size=(500, 2))
+    assert m.wasserstein(x, x, n_samples=500) == pytest.approx(0.0, abs=1e-6)
+    assert m.wasserstein(x, x + [0.3, 0.4], n_samples=500) == pytest.approx(0.5, rel=1e-6)
+
+
+def test_wasserstein_subsample_is_seeded(rng):
+    x, y = rng.normal(size=(3000, 2)), rng.normal(size=(3000, 2)) + 1
+    assert m.wasserstein(x, y, 300, seed=1) == m.wasserstein(x, y, 300, seed=1)
+
+
+def test_reach_time_up_the_stem():
+    maze = TMaze()
+    d = 0.05 * np.arange(1, 61)  # distance walked after each step
+    walk = np.stack([-np.clip(d - 1, 0, None), np.minimum(d - 1, 0)], -1)[None]  # up the stem, then left
+    still = np.tile([[[0.0, -1.0]]], (1, 60, 1))
+    times, reached = m.reach_time(np.concatenate([walk, still]), np.array([[0, -1], [0, -1.0]]),
+                                  maze.goals, radius=0.075, min_start_distance=0.5)
+    # within 0.075 of (-1, 0) once d > 1.925: step 39 (d = 1.95); standing still never reaches
+    assert times.tolist() == [39, 60]
+    assert reached.tolist() == [True, False]
+
+
+def test_reach_time_ignores_start_goal():
+    tri = Triangle()
+    still_at_vertex = np.tile(tri.goals[0], (1, 30, 1))
+    times, reached = m.reach_time(still_at_vertex, tri.goals[:1], tri.goals, 0.1, 0.5)
+    assert not reached[0] and times[0] == 30
+
+
+def test_speed_step_and_path_length():
+    pos = line([0, 0], [0.03, 0.04], 21)  # 0.05 per step
+    assert m.speed(pos, lag=10) == pytest.approx(0.05)
+    assert m.step_length(pos) == pytest.approx(0.05)
+    assert m.path_length(pos) == pytest.approx(1.0)
+
+
+def test_speed_is_robust_to_jitter(rng):
+    still = np.zeros((50, 200, 2)) + 0.02 * rng.standard_normal((50, 200, 2))
+    assert m.step_length(still) > 0.02
+    assert m.speed(still, lag=10) < 0.5 * m.step_length(still)
+
+
+def test_off_track_fraction():
+    maze = TMaze(off_track_tolerance=0.1)
+    pos = np.array([[[0, -0.5], [0.5, 0.0], [0.5, 0.5], [0.3, -0.5]]])
+    assert m.off_track(pos, maze) == pytest.approx(0.5)
+
+
+def test_occupancy_entropy_and_switches():
+    labels = np.array([[0] * 10 + [2] * 10 + [3] * 10 + [2, 3] * 2 + [3] * 6])
+    occ = m.occupancy(labels, 4)
+    assert occ.sum() == pytest.approx(1.0) and occ[1] == 0
+    assert m.entropy([0.5, 0.5, 0, 0]) == pytest.approx(np.log(2))
+    assert m.entropy([1, 0, 0, 0]) == 0
+    # 0 -> 2 -> 3; the flicker 2,3,2,3 is shorter than min_dwell and is ignored
+    assert m.region_switches(labels, min_dwell=5).tolist() == [2]
+    assert m.region_switches(labels, min_dwell=1).tolist() == [6]
+
+
+def test_replay_metrics_on_true_paths_is_faithful(rng):
+    task = TMaze()
+    paths = task.sample_positions(200, 150, rng)
+    other = task.sample_positions(200, 150, np.random.default_rng(99))
+    cfg = dict(burn_in=0, speed_lag=10, w_samples=800, min_dwell=5)
+    out = m.replay_metrics(task, other[:, 1:], other[:, 0], paths, cfg)
+    assert out["off_track"] == 0
+    assert out["compression"] == pytest.approx(1.0, abs=0.1)
+    assert out["wasserstein"] < 0.1
+    assert out["reach_fraction"] > 0.9
+    frozen = np.tile(other[:, :1], (1, 150, 1))
+    frozen_out = m.replay_metrics(task, frozen, other[:, 0], paths, cfg)
+    assert frozen_out["reach_fraction"] == 0 and frozen_out["wasserstein"] > 5 * out["wasserstein"]

@@ -1,0 +1,109 @@
+"""The Snakemake workflow: lint, dry runs of the default config, and a tiny end-to-end run."""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+import sys
+import warnings
+from pathlib import Path
+
+import pytest
+import xarray as xr
+
+from rnnreplay.config import load_yaml, trained_variants
+
+pytestmark = pytest.mark.workflow
+ROOT = Path(__file__).resolve().parents[1]
+TINY = ROOT / "tests" / "configs" / "tiny.yaml"
+
+
+def snakemake(*args, cwd=ROOT, check=True):
+    env = dict(os.environ, PATH=f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}")
+    proc = subprocess.run([sys.executable, "-m", "snakemake", "--snakefile", str(ROOT / "Snakefile"), *args],
+                          cwd=cwd, env=env, capture_output=True, text=True, timeout=900)
+    if check and proc.returncode != 0:
+        raise AssertionError(f"snakemake {' '.join(args)} failed:\n{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}")
+    return proc
+
+
+def job_counts(output: str) -> dict[str, int]:
+    table = output.split("Job stats:")[1]
+    return {m.group(1): int(m.group(2)) for m in re.finditer(r"^(\w+)\s+(\d+)$", table, re.M)}
+
+
+def test_lint_is_clean():
+    proc = snakemake("--lint", check=False)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
+def test_default_dry_run_lists_one_job_per_unit(tmp_path):
+    cfg = load_yaml(ROOT / "config.yaml")
+    proc = snakemake("-n", "--cores", "2", "--configfile", str(ROOT / "config.yaml"), "--directory", str(tmp_path))
+    counts = job_counts(proc.stdout)
+    n_tasks, n_seeds, n_variants = len(cfg["tasks"]), len(cfg["seeds"]), len(cfg["variants"])
+    assert counts["synthesize_train"] == n_tasks * n_seeds
+    assert counts["synthesize_test"] == n_tasks
+    assert counts["train"] == n_tasks * n_seeds * len(trained_variants(cfg))
+    assert counts["replay"] == counts["metrics"] == n_tasks * n_seeds * n_variants
+
+
+@pytest.fixture(scope="module")
+def tiny_run(tmp_path_factory):
+    work = tmp_path_factory.mktemp("tiny")
+    shutil.copy(TINY, work / "config.yaml")
+    snakemake("--cores", "2", "--configfile", "config.yaml", "--directory", str(work), cwd=work)
+    return work
+
+
+def test_tiny_run_produces_every_output(tiny_run):
+    cfg = load_yaml(TINY)
+    results = tiny_run / "results"
+    for task in cfg["tasks"]:
+        for name in ("examples", "metrics"):
+            assert (results / "figures" / f"{name}_{task}.png").stat().st_size > 1000
+            assert (results / "figures" / f"{name}_{task}.pdf").exists()
+    assert (results / "figures" / "momentum_sweep.png").exists()
+    assert (results / "figures" / "loss_curves.png").exists()
+    summary = (results / "tables" / "summary.md").read_text()
+    assert "leak_replay_lv0.5" in summary and "wasserstein" in summary
+    for log in (results / "logs" / "train").rglob("*.log"):
+        assert "final loss" in log.read_text().splitlines()[-1]
+
+
+def test_tiny_run_netcdf_outputs_open_cleanly(tiny_run):
+    files = sorted((tiny_run / "results").rglob("*.nc"))
+    assert len(files) > 20
+    for path in files:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            with xr.open_dataset(path) as ds:
+                assert ds.attrs["Conventions"] == "CF-1.8"
+                assert "config_json" in ds.attrs and "git" in ds.attrs["source"]
+                for name, var in ds.data_vars.items():
+                    assert {"units", "long_name"} <= set(var.attrs), (path, name)
+    with xr.open_dataset(tiny_run / "results/replay/tmaze/leak_replay_lv0.5/seed1.nc") as ds:
+        assert ds["position"].dims == ("trajectory", "time", "space")
+        assert ds["hidden"].dims == ("trajectory", "hidden_time", "unit")
+        assert ds.attrs["seed"] == 1
+
+
+def test_deleting_one_replay_reruns_only_it_and_dependents(tiny_run):
+    target = tiny_run / "results/replay/triangle/noleak/seed1.nc"
+    target.unlink()
+    proc = snakemake("-n", "--cores", "1", "--configfile", "config.yaml", "--directory", str(tiny_run), cwd=tiny_run)
+    counts = job_counts(proc.stdout)
+    assert counts.get("train", 0) == 0 and counts.get("synthesize_train", 0) == 0
+    assert counts["replay"] == 1 and counts["metrics"] == 1
+    assert set(counts) <= {"replay", "metrics", "summarise", "figure_examples", "figure_metrics",
+                           "figure_momentum_sweep", "all", "total"}
+    snakemake("--cores", "1", "--configfile", "config.yaml", "--directory", str(tiny_run), cwd=tiny_run)
+    assert target.exists()
+
+
+def test_cli_help_for_every_stage():
+    for stage in ("synthesize", "train", "replay", "metrics", "summarise", "figure"):
+        proc = subprocess.run([sys.executable, "-m", "rnnreplay", stage, "--help"], capture_output=True, text=True)
+        assert proc.returncode == 0 and "usage" in proc.stdout

@@ -1,0 +1,42 @@
+# Metrics: one job per replay file, then one table over all of them.
+
+
+rule metrics:
+    input:
+        replay="results/replay/{task}/{variant}/seed{seed}.nc",
+        test="results/data/{task}/test.nc",
+        loss=loss_of,
+    output:
+        "results/metrics/{task}/{variant}/seed{seed}.nc",
+    params:
+        spec=job_spec,
+        cli=CLI,
+    log:
+        "results/logs/metrics/{task}/{variant}/seed{seed}.log",
+    benchmark:
+        "results/benchmarks/metrics/{task}/{variant}/seed{seed}.tsv"
+    conda:
+        CONDA_ENV
+    shell:
+        "{params.cli} metrics --spec {params.spec:q} --replay {input.replay} --test-paths {input.test} "
+        "--loss {input.loss} --out {output} 2> {log}"
+
+
+rule summarise:
+    input:
+        expand("results/metrics/{task}/{variant}/seed{seed}.nc", task=TASKS, variant=VARIANTS, seed=SEEDS),
+    output:
+        table="results/tables/metrics.csv",
+        summary="results/tables/summary.csv",
+        markdown="results/tables/summary.md",
+    params:
+        cli=CLI,
+    log:
+        "results/logs/summarise.log",
+    benchmark:
+        "results/benchmarks/summarise.tsv"
+    conda:
+        CONDA_ENV
+    shell:
+        "{params.cli} summarise --inputs {input} --table {output.table} --summary {output.summary} "
+        "--markdown {output.markdown} 2> {log}"

@@ -1,0 +1,24 @@
+# Replay sampling: one job per (task, variant, seed); replay-only variants reuse a trained model.
+
+
+rule replay:
+    input:
+        model=model_of,
+        test="results/data/{task}/test.nc",
+    output:
+        "results/replay/{task}/{variant}/seed{seed}.nc",
+    params:
+        spec=job_spec,
+        cli=CLI,
+    threads: THREADS
+    resources:
+        mem_mb=2000,
+    log:
+        "results/logs/replay/{task}/{variant}/seed{seed}.log",
+    benchmark:
+        "results/benchmarks/replay/{task}/{variant}/seed{seed}.tsv"
+    conda:
+        CONDA_ENV
+    shell:
+        "{params.cli} replay --spec {params.spec:q} --model {input.model} --test-paths {input.test} "
+        "--out {output} --threads {threads} 2> {log}"

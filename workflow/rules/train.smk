@@ -1,0 +1,26 @@
+# Training: one job per (task, trained variant, seed).
+
+
+rule train:
+    input:
+        paths="results/data/{task}/train_seed{seed}.nc",
+    output:
+        model="results/models/{task}/{variant}/seed{seed}.pt",
+        loss="results/models/{task}/{variant}/seed{seed}_loss.nc",
+    params:
+        spec=job_spec,
+        cli=CLI,
+    threads: THREADS
+    resources:
+        mem_mb=train_mem_mb,
+        runtime=train_runtime,
+        gpu=1 if config.get("device") == "cuda" else 0,
+    log:
+        "results/logs/train/{task}/{variant}/seed{seed}.log",
+    benchmark:
+        "results/benchmarks/train/{task}/{variant}/seed{seed}.tsv"
+    conda:
+        CONDA_ENV
+    shell:
+        "{params.cli} train --spec {params.spec:q} --train-paths {input.paths} "
+        "--out-model {output.model} --out-loss {output.loss} --threads {threads} 2> {log}"
