@@ -67,7 +67,7 @@ def replay_examples(task: Task, replays: dict[str, np.ndarray], path, n_show: in
 
 
 def metrics_by_variant(table: pd.DataFrame, task: str, metrics: list[str], path) -> None:
-    """One panel per metric: seeds as points, mean with 95% CI (t) per variant.
+    """One panel per metric: seeds as points, mean with a 95% bootstrap CI per variant.
 
     Args:
         table: long table with columns task, variant, seed, metric, value.
@@ -91,7 +91,7 @@ def metrics_by_variant(table: pd.DataFrame, task: str, metrics: list[str], path)
         ax.tick_params(axis="x", rotation=60)
     for ax in axes.flat[len(metrics):]:
         ax.axis("off")
-    fig.suptitle(f"{task}: metrics per variant (points = seeds, red = mean ± 95% CI)")
+    fig.suptitle(f"{task}: metrics per variant (points = seeds, red = mean ± 95% bootstrap CI)")
     fig.tight_layout()
     save(fig, path)
 
@@ -115,7 +115,7 @@ def momentum_sweep(table: pd.DataFrame, friction: dict[str, float], metrics: lis
         ax.set_title(metric)
         ax.set_xlabel("friction λ_v (1 = no momentum)")
         ax.set_ylabel("")
-    fig.suptitle("Momentum sweep (mean ± 95% CI over seeds)")
+    fig.suptitle("Momentum sweep (mean ± 95% bootstrap CI over seeds)")
     fig.tight_layout()
     save(fig, path)
 
@@ -134,6 +134,6 @@ def loss_curves(curves: pd.DataFrame, path) -> None:
         sns.lineplot(d, x="step", y="loss", hue="variant", errorbar=("ci", 95), ax=ax, lw=1)
         ax.set_yscale("log")
         ax.set_title(task)
-    fig.suptitle("Training loss (MSE; mean ± 95% CI over seeds)")
+    fig.suptitle("Training loss (MSE; mean ± 95% bootstrap CI over seeds)")
     fig.tight_layout()
     save(fig, path)
