@@ -48,3 +48,13 @@ def test_load_yaml_rejects_non_mapping(tmp_path):
     bad.write_text("- 1\n- 2\n")
     with pytest.raises(ValueError, match="mapping"):
         rc.load_yaml(bad)
+
+
+def test_variant_train_overrides(default_config):
+    cfg = copy.deepcopy(default_config)
+    cfg["variants"]["leak_k3"] = {"leak": 0.2, "train": {"masking": 3}}
+    cfg["variants"]["leak_k3_replay"] = {"model_from": "leak_k3", "friction": 0.5}
+    assert rc.job_spec(cfg, "tmaze", "leak_k3", 0)["train"]["masking"] == 3
+    assert rc.job_spec(cfg, "tmaze", "leak_k3_replay", 0)["train"]["masking"] == 3
+    assert rc.job_spec(cfg, "tmaze", "leak", 0)["train"]["masking"] == cfg["train"]["masking"]
+    assert "train" not in rc.job_spec(cfg, "tmaze", "leak_k3", 0)["cell"]

@@ -15,7 +15,7 @@ import yaml
 from .model import CellParams
 
 MECHANISM_KEYS = ("adaptation_in", "momentum_in")  # "both" (train + replay) or "replay" only
-VARIANT_META_KEYS = ("model_from", "description")
+VARIANT_META_KEYS = ("model_from", "description", "train")  # not cell knobs
 
 
 def load_yaml(path: str | Path) -> dict:
@@ -92,6 +92,14 @@ def task_spec(config: dict, task: str) -> dict:
     }
 
 
+def train_settings(config: dict, variant: str) -> dict:
+    """``train`` settings of a trained variant: the config's, updated by the variant's ``train``
+    mapping (e.g. ``{masking: 3}`` for a masking sweep)."""
+    settings = copy.deepcopy(config["train"])
+    settings.update(_variant(config, variant).get("train", {}) or {})
+    return settings
+
+
 def job_spec(config: dict, task: str, variant: str, seed: int) -> dict:
     """Everything one train, replay or metrics job needs, as plain JSON-able data.
 
@@ -109,7 +117,7 @@ def job_spec(config: dict, task: str, variant: str, seed: int) -> dict:
         "train_cell": train_params.to_dict(),
         "train_mechanisms": train_mechanisms,
         "cell": replay_params.to_dict(),
-        "train": copy.deepcopy(config["train"]),
+        "train": train_settings(config, source),
         "replay": copy.deepcopy(config["replay"]),
         "metrics": copy.deepcopy(config["metrics"]),
         "device": config.get("device", "cpu"),
