@@ -107,3 +107,9 @@ def test_cli_help_for_every_stage():
     for stage in ("synthesize", "train", "replay", "metrics", "summarise", "figure"):
         proc = subprocess.run([sys.executable, "-m", "rnnreplay", stage, "--help"], capture_output=True, text=True)
         assert proc.returncode == 0 and "usage" in proc.stdout
+
+
+@pytest.mark.parametrize("configfile", sorted((ROOT / "workflow" / "configs").glob("*.yaml")), ids=lambda p: p.name)
+def test_other_experiments_dry_run(configfile, tmp_path):
+    proc = snakemake("-n", "--cores", "2", "--configfile", str(configfile), "--directory", str(tmp_path))
+    assert job_counts(proc.stdout)["train"] > 0
