@@ -17,9 +17,13 @@ include: "workflow/rules/train.smk"
 include: "workflow/rules/replay.smk"
 include: "workflow/rules/metrics.smk"
 include: "workflow/rules/figures.smk"
+include: "workflow/rules/theory.smk"
+include: "workflow/rules/claims.smk"
 
 
 rule all:
     input:
         all_targets(),
+        "results/figures/theory.png",
+        CLAIMS_TARGETS,
     default_target: True

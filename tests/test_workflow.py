@@ -10,6 +10,7 @@ import sys
 import warnings
 from pathlib import Path
 
+import pandas as pd
 import pytest
 import xarray as xr
 
@@ -69,6 +70,14 @@ def test_tiny_run_produces_every_output(tiny_run):
     assert (results / "figures" / "loss_curves.png").exists()
     summary = (results / "tables" / "summary.md").read_text()
     assert "leak_replay_lv0.5" in summary and "wasserstein" in summary
+    assert (results / "figures" / "theory.png").stat().st_size > 1000
+    checks = pd.read_csv(results / "tables" / "theory_checks.csv")
+    assert len(checks) >= 10
+    claims = pd.read_csv(results / "claims.csv")
+    assert list(claims["claim"].unique()) == ["C1", "C2"] and len(claims) == 4
+    assert set(claims["verdict"]) <= {"reproduced", "not reproduced", "inconclusive"}
+    assert (claims["n"][claims["kind"] == "paired"] == 2).all()
+    assert "| C2 |" in (results / "claims.md").read_text()
     for log in (results / "logs" / "train").rglob("*.log"):
         assert "final loss" in log.read_text().splitlines()[-1]
 
@@ -98,13 +107,13 @@ def test_deleting_one_replay_reruns_only_it_and_dependents(tiny_run):
     assert counts.get("train", 0) == 0 and counts.get("synthesize_train", 0) == 0
     assert counts["replay"] == 1 and counts["metrics"] == 1
     assert set(counts) <= {"replay", "metrics", "summarise", "figure_examples", "figure_metrics",
-                           "figure_momentum_sweep", "all", "total"}
+                           "figure_momentum_sweep", "claims", "all", "total"}
     snakemake("--cores", "1", "--configfile", "config.yaml", "--directory", str(tiny_run), cwd=tiny_run)
     assert target.exists()
 
 
 def test_cli_help_for_every_stage():
-    for stage in ("synthesize", "train", "replay", "metrics", "summarise", "figure"):
+    for stage in ("synthesize", "train", "replay", "metrics", "summarise", "figure", "theory", "claims"):
         proc = subprocess.run([sys.executable, "-m", "rnnreplay", stage, "--help"], capture_output=True, text=True)
         assert proc.returncode == 0 and "usage" in proc.stdout
 

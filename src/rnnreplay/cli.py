@@ -193,6 +193,34 @@ def cmd_figure(args) -> None:
     _log(f"figure {args.kind} -> {args.out}")
 
 
+def cmd_theory(args) -> None:
+    from . import figures
+    from .theory import run_checks
+
+    checks = run_checks(seed=args.seed, n=args.n)
+    Path(args.checks).parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(args.checks).with_name(f".{Path(args.checks).name}.tmp")
+    checks.to_csv(tmp, index=False)
+    tmp.replace(args.checks)
+    figures.theory(args.out, seed=args.seed, n=args.n)
+    _log(f"theory: {int(checks['passed'].sum())}/{len(checks)} checks pass -> {args.checks}, {args.out}")
+
+
+def cmd_claims(args) -> None:
+    from .stats import claims_markdown, evaluate_claims
+
+    claims = _spec(args.spec)
+    checks = pd.read_csv(args.theory_checks) if args.theory_checks else None
+    result = evaluate_claims(pd.read_csv(args.metrics), claims, checks)
+    for out, text in ((args.out_csv, result.to_csv(index=False)), (args.out_md, claims_markdown(result, claims.get("decision")))):
+        Path(out).parent.mkdir(parents=True, exist_ok=True)
+        tmp = Path(out).with_name(f".{Path(out).name}.tmp")
+        tmp.write_text(text)
+        tmp.replace(out)
+    verdicts = result.drop_duplicates("claim").set_index("claim")["claim_verdict"]
+    _log("claims: " + ", ".join(f"{c} {v}" for c, v in verdicts.items()) + f" -> {args.out_csv}, {args.out_md}")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="rnnreplay", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -201,7 +229,7 @@ def build_parser() -> argparse.ArgumentParser:
     def add(name, func, help_):
         p = sub.add_parser(name, help=help_, description=help_)
         p.set_defaults(func=func)
-        p.add_argument("--spec", required=name not in ("summarise", "figure"), help="resolved job spec: JSON or @file")
+        p.add_argument("--spec", required=name not in ("summarise", "figure", "theory"), help="resolved job spec: JSON or @file")
         return p
 
     p = add("synthesize", cmd_synthesize, "draw a task's train or test paths into a NetCDF file")
@@ -241,6 +269,18 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--metrics", nargs="*", help="metrics/sweep: which metrics")
     p.add_argument("--friction", help="sweep: JSON map variant -> lambda_v")
     p.add_argument("--n-show", type=int, default=4)
+
+    p = add("theory", cmd_theory, "simulate the theory oracles: checks CSV and the theory figure")
+    p.add_argument("--out", required=True, help="figure PNG (a PDF is written beside it)")
+    p.add_argument("--checks", required=True, help="CSV of simulated vs closed-form checks")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--n", type=int, default=4000, help="chains per simulation")
+
+    p = add("claims", cmd_claims, "verdicts of the config's claims from the metrics table (CSV and markdown)")
+    p.add_argument("--metrics", required=True, help="long metrics table (results/tables/metrics.csv)")
+    p.add_argument("--theory-checks", help="theory checks CSV, for claims of kind theory")
+    p.add_argument("--out-csv", required=True)
+    p.add_argument("--out-md", required=True)
     return parser
 
 

@@ -137,3 +137,71 @@ def loss_curves(curves: pd.DataFrame, path) -> None:
     fig.suptitle("Training loss (MSE; mean ± 95% bootstrap CI over seeds)")
     fig.tight_layout()
     save(fig, path)
+
+
+def theory(path, seed: int = 0, n: int = 2000) -> None:
+    """The theory oracles (SCIENCE.md section 7), three panels.
+
+    (a) The leak coefficient of the Gaussian score, -d score / dr, against time (steps): Brownian
+    path with noise, 1 / (q t + rho), and OU path, 1 / var_t, which tends to 2 theta / sigma^2;
+    lines closed form, points 1 / (simulated variance). (b) Stationary variance of the momentum
+    Langevin sampler of N(0, 1) against friction lambda_v at two step sizes. (c) Mean first-passage
+    time (steps) from 0 to 1.5 standard deviations against lambda_v: simulated (± SE), the
+    overdamped closed form at lambda_v = 1 and the high-friction asymptote lambda_v * T_od / eps.
+
+    Args:
+        path: output PNG (a PDF is written beside it).
+        seed: simulation seed; n: chains per simulation.
+    """
+    from . import theory as th
+
+    fig, axes = plt.subplots(1, 3, figsize=(13, 3.6))
+    ax = axes[0]
+    q, rho, theta, sigma_s, dt = 0.01, 0.04, 0.05, 0.5, 1.0  # OU time in steps (dt = 1 step)
+    t = np.arange(1, 201)
+    ax.plot(t, 1 / th.brownian_variance(t, q, rho), color="C0", label="Brownian + noise: 1/(qt+ρ)")
+    ax.plot(t, 1 / th.ou_variance(t, theta, sigma_s), color="C1", label="OU: 1/var_t")
+    ax.axhline(th.ou_stationary_leak(theta, sigma_s), color="C1", ls=":", label="OU limit 2θ/σ²")
+    r = th.simulate_brownian_observed(0.0, q, rho, 200, n, seed)
+    s = th.simulate_ou(0.0, theta, sigma_s, dt, 200, n, seed + 1)
+    ts = np.array([2, 5, 10, 20, 50, 100, 200])
+    ax.plot(ts, 1 / r[:, ts].var(axis=0, ddof=1), "o", color="C0", ms=4)
+    ax.plot(ts, 1 / s[:, ts].var(axis=0, ddof=1), "s", color="C1", ms=4)
+    ax.set_xscale("log")
+    ax.set_yscale("log")
+    ax.set_xlabel("time since start t (steps)")
+    ax.set_ylabel("leak coefficient of the score")
+    ax.set_title("(a) the score is a time-varying leak")
+    ax.legend(fontsize=7)
+
+    ax = axes[1]
+    lams = np.array([1.0, 0.7, 0.5, 0.3, 0.2, 0.1])
+    grid = np.linspace(0.05, 1.0, 100)
+    for i, eps in enumerate((0.5, 0.05)):
+        ax.plot(grid, [th.underdamped_stationary_variance(1.0, eps, lam) for lam in grid], color=f"C{i}",
+                label=f"closed form, ε={eps}")
+        sim = [th.simulate_langevin(1.0, eps, lam, 3000, n // 4, seed + 2 + j)[:, 1000:].var() for j, lam in enumerate(lams)]
+        ax.plot(lams, sim, "o", color=f"C{i}", ms=4)
+    ax.axhline(1.0, color="0.5", ls=":", label="target v = 1")
+    ax.invert_xaxis()
+    ax.set_xlabel("friction λ_v (1 = overdamped)")
+    ax.set_ylabel("stationary variance of x")
+    ax.set_title("(b) momentum keeps the marginal")
+    ax.legend(fontsize=7)
+
+    ax = axes[2]
+    eps, c = 0.02, 1.5
+    sweep = th.mfpt_sweep([1.0, 0.7, 0.5, 0.35, 0.25, 0.15, 0.1, 0.07, 0.05, 0.03, 0.02], eps=eps, threshold=c,
+                          n=n // 2, seed=seed + 10)
+    ax.errorbar(sweep["friction"], sweep["mfpt"], yerr=sweep["sem"], fmt="o-", color="C2", ms=4, label="simulated")
+    ax.plot(sweep["friction"], sweep["high_friction"], "--", color="0.4", label="λ_v · T_od / ε (high friction)")
+    ax.plot([1.0], [th.overdamped_mfpt_steps(1.0, eps, c)], "*", color="k", ms=9, label="overdamped closed form")
+    ax.axvline(np.sqrt(eps), color="0.7", ls=":", label="λ_v = √ε (turnover)")
+    ax.set_xscale("log")
+    ax.invert_xaxis()
+    ax.set_xlabel("friction λ_v")
+    ax.set_ylabel("mean first-passage time (steps)")
+    ax.set_title(f"(c) first passage to {c}σ, ε={eps}")
+    ax.legend(fontsize=7)
+    fig.tight_layout()
+    save(fig, path)

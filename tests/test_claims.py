@@ -1,0 +1,132 @@
+"""Claims machinery (stats.py) on synthetic metrics tables with known answers."""
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from rnnreplay import stats as st
+
+DECISION = dict(st.DECISION_DEFAULTS, n_resamples=999)
+
+
+def table(effects: dict[str, np.ndarray], base: np.ndarray, task="tmaze", metric="reach_time") -> pd.DataFrame:
+    """A long table: variant B has ``base`` per seed; each other variant has base + effect."""
+    rows = [dict(task=task, variant="B", seed=s, metric=metric, value=v) for s, v in enumerate(base)]
+    for name, eff in effects.items():
+        rows += [dict(task=task, variant=name, seed=s, metric=metric, value=v + e)
+                 for s, (v, e) in enumerate(zip(base, eff))]
+    return pd.DataFrame(rows)
+
+
+def claims(a, direction, metric="reach_time", margin=None):
+    comp = dict(tasks=["tmaze"], metric=metric, a=a, b="B", direction=direction)
+    if margin is not None:
+        comp["margin"] = margin
+    return {"decision": DECISION, "X1": dict(statement="test", comparisons=[comp])}
+
+
+@pytest.fixture
+def synthetic():
+    rng = np.random.default_rng(0)
+    base = rng.uniform(400, 600, 8)
+    return table({"faster": -100 + rng.normal(0, 10, 8), "slower": 100 + rng.normal(0, 10, 8),
+                  "noise": rng.normal(0, 100, 8), "same": rng.normal(0, 2, 8)}, base)
+
+
+@pytest.mark.parametrize("a, expected", [("faster", "reproduced"), ("slower", "not reproduced"),
+                                         ("noise", "inconclusive"), ("same", "not reproduced")])
+def test_verdicts_on_known_effects(synthetic, a, expected):
+    result = st.evaluate_claims(synthetic, claims(a, "decrease"))
+    assert result["verdict"].iloc[0] == expected
+    assert result["claim_verdict"].iloc[0] == expected
+    assert result["n"].iloc[0] == 8
+
+
+def test_clear_effect_statistics(synthetic):
+    r = st.evaluate_claims(synthetic, claims("faster", "decrease")).iloc[0]
+    assert r["ci_low"] < r["mean"] < r["ci_high"] < 0
+    assert r["mean"] == pytest.approx(-100, abs=15)
+    assert r["p_value"] == pytest.approx(1 / 2**8)  # all 8 seeds agree: the exact minimum
+    assert r["p_min"] == pytest.approx(1 / 2**8)
+    assert r["effect_size"] < -3
+
+
+def test_three_seeds_cannot_reach_alpha():
+    base = np.array([500.0, 520.0, 480.0])
+    t = table({"faster": np.array([-100.0, -120.0, -90.0])}, base)
+    r = st.evaluate_claims(t, claims("faster", "decrease")).iloc[0]
+    assert r["p_value"] == pytest.approx(0.125) and r["verdict"] == "inconclusive"
+    assert "smallest p" in r["note"]
+
+
+def test_too_few_seeds_and_missing_data_are_inconclusive(synthetic):
+    two = synthetic[synthetic["seed"] < 2]
+    assert st.evaluate_claims(two, claims("faster", "decrease"))["verdict"].iloc[0] == "inconclusive"
+    r = st.evaluate_claims(synthetic, claims("absent", "decrease")).iloc[0]
+    assert r["n"] == 0 and r["verdict"] == "inconclusive"
+
+
+def test_seeds_are_paired_not_pooled():
+    # A large between-seed spread, a small consistent within-seed effect: paired gives it.
+    base = np.array([100.0, 300.0, 500.0, 700.0, 900.0, 1100.0])
+    t = table({"faster": np.full(6, -20.0) + np.linspace(-1, 1, 6)}, base)
+    assert st.evaluate_claims(t, claims("faster", "decrease"))["verdict"].iloc[0] == "reproduced"
+
+
+def test_trend_claim():
+    rng = np.random.default_rng(1)
+    x = {"lv1.0": 1.0, "lv0.8": 0.8, "lv0.6": 0.6, "lv0.4": 0.4}
+    rows = []
+    for seed in range(6):
+        for v, lam in x.items():
+            rows.append(dict(task="tmaze", variant=v, seed=seed, metric="reach_time", value=1000 * lam + rng.normal(0, 20)))
+            rows.append(dict(task="tmaze", variant=v, seed=seed, metric="flat", value=rng.normal(0, 1)))
+    t = pd.DataFrame(rows)
+    rho = st.trend_statistics(t, "tmaze", "reach_time", x)
+    assert len(rho) == 6 and (rho == 1).all()
+    spec = {"decision": DECISION,
+            "C4": dict(combine="all", comparisons=[dict(kind="trend", tasks=["tmaze"], metric="reach_time", x=x,
+                                                        direction="increase")]),
+            "Z": dict(comparisons=[dict(kind="trend", tasks=["tmaze"], metric="reach_time", x=x,
+                                        direction="decrease")]),
+            "F": dict(comparisons=[dict(kind="trend", tasks=["tmaze"], metric="flat", x=x, direction="increase")])}
+    v = st.evaluate_claims(t, spec).drop_duplicates("claim").set_index("claim")["claim_verdict"]
+    assert v["C4"] == "reproduced" and v["Z"] == "not reproduced"
+    assert v["F"] in ("inconclusive", "not reproduced")  # 4 points per seed: rho is coarse
+
+
+def test_combine_rules():
+    R, N, I = st.REPRODUCED, st.NOT_REPRODUCED, st.INCONCLUSIVE
+    assert st.combine([R, R], "all") == R and st.combine([R, I], "all") == I and st.combine([R, N], "all") == N
+    assert st.combine([R, N], "any") == R and st.combine([N, N], "any") == N and st.combine([I, N], "any") == I
+    with pytest.raises(ValueError):
+        st.combine([R], "most")
+
+
+def test_multi_task_claim_and_theory_part(synthetic):
+    t = pd.concat([synthetic, synthetic.assign(task="triangle",
+                                               value=synthetic["value"][::-1].values)], ignore_index=True)
+    checks = pd.DataFrame(dict(check=["brownian_a", "ou_b", "mfpt_c"], passed=[True, True, False]))
+    spec = {"decision": DECISION,
+            "C9": dict(combine="all", comparisons=[dict(tasks=["tmaze", "triangle"], metric="reach_time",
+                                                        a="faster", b="B", direction="decrease"),
+                                                   dict(kind="theory", checks=["brownian", "ou_"])]),
+            "C8": dict(comparisons=[dict(kind="theory", checks=["mfpt"])])}
+    result = st.evaluate_claims(t, spec, checks)
+    c9 = result[result["claim"] == "C9"]
+    assert list(c9["task"]) == ["tmaze", "triangle", ""]
+    assert list(c9["verdict"])[0] == "reproduced" and list(c9["verdict"])[2] == "reproduced"
+    assert result[result["claim"] == "C8"]["claim_verdict"].iloc[0] == "not reproduced"
+    md = st.claims_markdown(result, DECISION)
+    assert "| C9 |" in md and "permutation" in md
+
+
+def test_margin_override(synthetic):
+    # "same" differs by ~0.4% of the baseline: negligible at 5%, not at a 0.01% margin.
+    assert st.evaluate_claims(synthetic, claims("same", "decrease"))["verdict"].iloc[0] == "not reproduced"
+    assert st.evaluate_claims(synthetic, claims("same", "decrease", margin=1e-4))["verdict"].iloc[0] != "not reproduced"
+
+
+def test_paired_summary_rejects_bad_direction():
+    with pytest.raises(ValueError, match="direction"):
+        st.paired_summary([1.0, 2.0], "up")
