@@ -7,7 +7,7 @@ TORCH ?= torch==2.13.0
 PY := $(VENV)/bin/python
 export PATH := $(abspath $(VENV))/bin:$(PATH)
 
-.PHONY: install reproduce test dry-run lint report clean
+.PHONY: install reproduce test dry-run lint report bench clean
 
 install: $(VENV)/.installed
 
@@ -31,6 +31,12 @@ lint: install
 
 report: install
 	snakemake --report results/report.html
+
+# Performance benchmarks (not part of `make test`): tables and CSV/JSON under results/benchmarks/perf/.
+# BENCH_ARGS: e.g. "--threads 2 --repeats 5" or "--quick".
+BENCH_ARGS ?=
+bench: install
+	$(PY) tests/benchmarks/run_all.py $(BENCH_ARGS)
 
 clean:
 	rm -rf results/data results/models results/replay results/metrics results/tables results/figures \

@@ -65,3 +65,26 @@ def test_model_roundtrip_is_weights_only(tmp_path):
     torch.save({"state_dict": state, "evil": object()}, tmp_path / "bad.pt")
     with pytest.raises(ValueError, match="bad.pt"):
         io.load_model_file(tmp_path / "bad.pt")
+
+
+def test_replay_file_subsamples_a_high_dimensional_readout():
+    import numpy as np
+
+    from rnnreplay.replay import replay_dataset
+    from rnnreplay.tasks import Task
+
+    class Code(Task):
+        code_dim = 8
+
+        def encode(self, position):
+            return np.repeat(np.asarray(position, np.float32)[..., :1], 8, -1)
+
+    steps, every = 20, 5
+    result = {"position": np.zeros((3, steps, 2), np.float32), "readout": np.random.rand(3, steps, 8),
+              "hidden": np.zeros((3, steps // every, 4), np.float32), "hidden_steps": np.arange(every, steps + 1, every),
+              "start": np.zeros((3, 2), np.float32)}
+    ds = replay_dataset(result, Code(), {})
+    assert ds["readout"].dims == ("trajectory", "hidden_time", "code")
+    np.testing.assert_array_equal(ds["readout"].values, result["readout"][:, every - 1::every])
+    result["hidden"], result["hidden_steps"] = None, np.arange(0)
+    assert "readout" not in replay_dataset(result, Code(), {})

@@ -86,3 +86,26 @@ def test_replay_metrics_on_true_paths_is_faithful(rng):
     frozen = np.tile(other[:, :1], (1, 150, 1))
     frozen_out = m.replay_metrics(task, frozen, other[:, 0], paths, cfg)
     assert frozen_out["reach_fraction"] == 0 and frozen_out["wasserstein"] > 5 * out["wasserstein"]
+
+
+def _region_switches_loop(labels, min_dwell):
+    """The first, per-trajectory implementation of region_switches (the vectorised one must agree)."""
+    counts = np.zeros(len(labels), dtype=int)
+    for i, row in enumerate(np.asarray(labels)):
+        change = np.flatnonzero(np.diff(row)) + 1
+        bounds = np.concatenate([[0], change, [len(row)]])
+        kept = [row[a] for a, b in zip(bounds[:-1], bounds[1:]) if b - a >= min_dwell]
+        counts[i] = sum(1 for a, b in zip(kept[:-1], kept[1:]) if a != b)
+    return counts
+
+
+@pytest.mark.parametrize("shape,min_dwell,regions", [((50, 300), 5, 4), ((7, 40), 1, 2), ((20, 60), 3, 3),
+                                                     ((1, 1), 1, 2), ((5, 12), 20, 3)])
+def test_region_switches_matches_per_trajectory_loop(rng, shape, min_dwell, regions):
+    # sticky random labels: runs of varied lengths, flicker included
+    labels = np.zeros(shape, dtype=int)
+    labels[:, 0] = rng.integers(0, regions, shape[0])
+    for t in range(1, shape[1]):
+        move = rng.random(shape[0]) < 0.2
+        labels[:, t] = np.where(move, rng.integers(0, regions, shape[0]), labels[:, t - 1])
+    np.testing.assert_array_equal(m.region_switches(labels, min_dwell), _region_switches_loop(labels, min_dwell))

@@ -99,8 +99,7 @@ def cmd_metrics(args) -> None:
     from .config import derive_seed
     from .data import task_from_spec
     from .io import provenance, read_dataset, write_dataset
-    from .metrics import METRIC_INFO, replay_metrics
-    from .train import final_loss
+    from .metrics import METRIC_INFO, final_loss, replay_metrics  # torch-free: a quick start
 
     spec = _spec(args.spec)
     task = task_from_spec(spec["task"])

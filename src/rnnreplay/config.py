@@ -9,10 +9,12 @@ from __future__ import annotations
 import copy
 import hashlib
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import yaml
 
-from .model import CellParams
+if TYPE_CHECKING:
+    from .model import CellParams
 
 MECHANISM_KEYS = ("adaptation_in", "momentum_in")  # "both" (train + replay) or "replay" only
 VARIANT_META_KEYS = ("model_from", "description", "train")  # not cell knobs
@@ -73,6 +75,8 @@ def cell_knobs(config: dict, task: str, variant: str) -> dict:
 
 def split_knobs(knobs: dict) -> tuple[CellParams, dict]:
     """Separate the cell's parameters from the mechanism switches."""
+    from .model import CellParams  # here: importing torch at the top would slow every stage
+
     mechanisms = {k: knobs.get(k, "both") for k in MECHANISM_KEYS}
     for key, value in mechanisms.items():
         if value not in ("both", "replay"):

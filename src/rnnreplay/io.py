@@ -14,12 +14,15 @@ import os
 import subprocess
 import tempfile
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
-import torch
 import xarray as xr
 
 from . import __version__
+
+if TYPE_CHECKING:  # torch is imported where models are saved or loaded
+    import torch
 
 
 @functools.lru_cache(maxsize=1)
@@ -111,6 +114,8 @@ def spec_of(ds: xr.Dataset) -> dict:
 
 def save_model(path: str | Path, model: torch.nn.Module, spec: dict) -> None:
     """Save a model's ``state_dict`` with its spec (JSON) to ``path`` atomically."""
+    import torch  # here, not at the top: the data and metrics stages need no torch
+
     path = Path(path)
     tmp = _atomic_path(path)
     try:
@@ -127,6 +132,8 @@ def load_model_file(path: str | Path) -> tuple[dict, dict]:
     path = Path(path)
     if not path.exists():
         raise FileNotFoundError(f"{path}: no such model file (has the train stage run?)")
+    import torch
+
     try:
         blob = torch.load(path, map_location="cpu", weights_only=True)
         return blob["state_dict"], json.loads(blob["spec_json"])

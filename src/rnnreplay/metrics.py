@@ -6,10 +6,28 @@ task's length unit. Times are in steps.
 
 from __future__ import annotations
 
+import math
+import os
+import sys
+
 import numpy as np
-import ot
 
 from .tasks import Task
+
+
+def _ot():
+    """POT, imported on first use without its PyTorch backend: the metrics stage hands it numpy
+    arrays only, and importing torch would double the stage's start-up time."""
+    if "ot" not in sys.modules:
+        key = "POT_BACKEND_DISABLE_PYTORCH"
+        before = os.environ.get(key)
+        os.environ.setdefault(key, "1")
+        try:
+            import ot  # noqa: F401
+        finally:
+            if before is None:
+                os.environ.pop(key, None)
+    return sys.modules["ot"]
 
 
 def wasserstein(replay: np.ndarray, reference: np.ndarray, n_samples: int = 1000, seed: int = 0) -> float:
@@ -27,6 +45,7 @@ def wasserstein(replay: np.ndarray, reference: np.ndarray, n_samples: int = 1000
     rng = np.random.default_rng(seed)
     x = _subsample(np.asarray(replay, dtype=np.float64).reshape(-1, replay.shape[-1]), n_samples, rng)
     y = _subsample(np.asarray(reference, dtype=np.float64).reshape(-1, reference.shape[-1]), n_samples, rng)
+    ot = _ot()
     cost = ot.dist(x, y, metric="euclidean")
     return float(ot.emd2(ot.unif(len(x)), ot.unif(len(y)), cost, numItermax=1_000_000))
 
@@ -97,15 +116,30 @@ def entropy(fractions: np.ndarray) -> float:
 
 def region_switches(labels: np.ndarray, min_dwell: int = 5) -> np.ndarray:
     """Region changes per trajectory, counting only stays of at least ``min_dwell`` steps (so
-    noise-driven flicker at a boundary does not count). labels (B, T) -> (B,) counts."""
-    counts = np.zeros(len(labels), dtype=int)
-    for i, row in enumerate(np.asarray(labels)):
-        change = np.flatnonzero(np.diff(row)) + 1
-        bounds = np.concatenate([[0], change, [len(row)]])
-        runs = [(row[a], b - a) for a, b in zip(bounds[:-1], bounds[1:]) if b - a >= min_dwell]
-        kept = [label for label, _ in runs]
-        counts[i] = sum(1 for a, b in zip(kept[:-1], kept[1:]) if a != b)
-    return counts
+    noise-driven flicker at a boundary does not count). labels (B, T) -> (B,) counts.
+
+    Vectorised over all trajectories: runs of equal labels are found on the flattened array
+    (every row starts a run), short runs dropped, and label changes between consecutive kept
+    runs of the same row counted."""
+    labels = np.asarray(labels)
+    n, steps = labels.shape
+    if n == 0 or steps == 0:
+        return np.zeros(n, dtype=int)
+    starts = np.ones((n, steps), dtype=bool)
+    starts[:, 1:] = labels[:, 1:] != labels[:, :-1]
+    first = np.flatnonzero(starts)  # flat index of every run's first step
+    length = np.diff(np.append(first, n * steps))
+    keep = length >= min_dwell
+    run_label, run_row = labels.ravel()[first[keep]], first[keep] // steps
+    switch = (run_label[1:] != run_label[:-1]) & (run_row[1:] == run_row[:-1])
+    return np.bincount(run_row[1:][switch], minlength=n).astype(int)
+
+
+def final_loss(loss_ds, window: int = 50) -> float:
+    """Mean training loss over the last ``window`` steps of a loss dataset (as
+    ``rnnreplay.train.final_loss``, without importing torch)."""
+    values = loss_ds["loss"].values
+    return float(np.mean(values[-min(window, len(values)):])) if len(values) else math.nan
 
 
 def replay_metrics(

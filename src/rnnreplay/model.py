@@ -124,30 +124,25 @@ class NoisyRNN(nn.Module):
         """
         p = self.params
         batch, steps, _ = inputs.shape
-        r = self.encoder(start_code)  # (B, N)
-        v = torch.zeros_like(r)
-        a = torch.zeros_like(r)
-        drive = self.input(inputs)  # (B, T, N): W_in u_t + b for every step at once
-        friction = p.friction if momentum else 1.0
+        r = self.encoder(start_code)  # (B, N): r_0
+        # (T, B, N): W_in u_t + b for every step at once, time-major so that step t is contiguous
+        drive = self.input(inputs.transpose(0, 1))
         use_adaptation = adaptation and p.adapt_strength > 0
-        adapt_rate = 1.0 / p.adapt_tau
-        noise = self._noise((steps, batch, p.hidden), p.noise_std * noise_multiplier, r, generator)
-        W_rec = self.recurrent.weight.T
-        states = []
-        for t in range(steps):
-            pre = r @ W_rec + drive[:, t]
-            if use_adaptation:
-                pre = pre - a
-            dr = p.leak * (self.phi(pre) - r)
-            if noise is not None:
-                dr = dr + noise[t]
-            v = dr if friction == 1.0 else (1.0 - friction) * v + dr
-            if use_adaptation:
-                a = (1.0 - adapt_rate) * a + adapt_rate * p.adapt_strength * r
-            r = r + v
-            states.append(r)
-        hidden = torch.stack(states, dim=1)  # (B, T, N)
-        outputs = self.readout(hidden)  # (B, T, C): one product over time
+        knobs = _Knobs(
+            leak=p.leak,
+            friction=p.friction if momentum else 1.0,
+            adapt_rate=1.0 / p.adapt_tau if use_adaptation else 0.0,
+            adapt_scale=(1.0 / p.adapt_tau) * p.adapt_strength if use_adaptation else 0.0,
+            activation=p.activation,
+        )
+        noise = _NoiseStream(self, (steps, batch, p.hidden), p.noise_std * noise_multiplier, r, generator)
+        weight = self.recurrent.weight  # (N, N); pre = r @ weight.T
+        if torch.is_grad_enabled() and any(x.requires_grad for x in (r, drive, weight)):
+            hidden_tbn = _CellSequence.apply(r, drive, weight, knobs, noise)
+        else:
+            hidden_tbn, _ = _run_cell(r, drive, weight, knobs, noise, keep_pre=False)
+        outputs = self.readout(hidden_tbn).transpose(0, 1)  # (B, T, C): one product over time
+        hidden = hidden_tbn.transpose(0, 1)  # (B, T, N) view of the time-major buffer
         return (outputs, hidden) if return_hidden else outputs
 
     def _noise(self, shape, std, like, generator):
@@ -157,4 +152,160 @@ class NoisyRNN(nn.Module):
             z = torch.randn(shape, generator=generator, device=like.device, dtype=like.dtype)
         else:
             z = torch.rand(shape, generator=generator, device=like.device, dtype=like.dtype)
-        return std * z
+        return z.mul_(std)  # in place: the same values as std * z without a second buffer
+
+
+# --- the recurrence, written for speed ----------------------------------------------------------
+# The sequence loop below does exactly the arithmetic of the straightforward per-step loop (same
+# operations in the same order, so forward outputs are bitwise equal to it), but into preallocated
+# time-major buffers, with the noise drawn in chunks of the same random stream, and with a
+# hand-written backward: per step one (B, N) x (N, N) product and a few in-place elementwise ops;
+# the gradient of W_rec is one (N, T*B) x (T*B, N) product after the loop. Autograd through the
+# per-step loop instead materialised a full (B, T, N) gradient for every ``drive[:, t]`` slice.
+
+
+@dataclass(frozen=True)
+class _Knobs:
+    leak: float  # lambda_r
+    friction: float  # lambda_v (1 = no momentum)
+    adapt_rate: float  # lambda_a (0 = adaptation off)
+    adapt_scale: float  # lambda_a * b_a
+    activation: str
+
+
+class _NoiseStream:
+    """The noise ``std * z`` of a (T, B, N) sequence, drawn in chunks of steps.
+
+    On CPU, ``normal_``/``uniform_`` fill chunks whose size is a multiple of 16 exactly as one
+    draw of the whole tensor would, so chunking keeps the random stream (and results) identical
+    while holding only a chunk in memory; otherwise the whole sequence is drawn at once.
+    """
+
+    chunk_elements = 1 << 22  # about 16 MB of float32 per chunk
+
+    def __init__(self, model: "NoisyRNN", shape, std, like, generator):
+        self.model, self.shape, self.std, self.like, self.generator = model, shape, std, like, generator
+        steps, batch, hidden = shape
+        per_step = batch * hidden
+        chunked = like.device.type == "cpu" and per_step % 16 == 0
+        self.chunk = max(1, self.chunk_elements // max(per_step, 1)) if chunked else steps
+        self._start, self._block = None, None
+
+    def __bool__(self):
+        return self.std != 0
+
+    def step(self, t: int) -> torch.Tensor:
+        """Noise of step t; steps must be asked for in increasing order."""
+        if self._start is None or not self._start <= t < self._start + len(self._block):
+            steps = self.shape[0]
+            n = min(self.chunk, steps - t)
+            self._block = self.model._noise((n,) + tuple(self.shape[1:]), self.std, self.like, self.generator)
+            self._start = t
+        return self._block[t - self._start]
+
+
+def _activate(pre: torch.Tensor, activation: str, out: torch.Tensor) -> torch.Tensor:
+    if activation == "relu":
+        return torch.clamp_min(pre, 0, out=out)  # what torch.relu computes
+    if activation == "tanh":
+        return torch.tanh(pre, out=out)
+    return out.copy_(ACTIVATIONS[activation](pre))
+
+
+def _activation_grad(grad: torch.Tensor, pre: torch.Tensor, activation: str, out: torch.Tensor) -> torch.Tensor:
+    """out = grad * phi'(pre)."""
+    if activation == "relu":
+        return torch.ops.aten.threshold_backward.grad_input(grad, pre, 0, grad_input=out)
+    if activation == "tanh":
+        t = torch.tanh(pre)
+        return torch.mul(grad, 1 - t * t, out=out)
+    return out.copy_(torch.ops.aten.leaky_relu_backward(grad, pre, 0.01, False))  # default slope 0.01
+
+
+def _run_cell(r0, drive, weight, k: _Knobs, noise: _NoiseStream, keep_pre: bool):
+    """Forward recurrence. r0 (B, N), drive (T, B, N) (any strides), weight (N, N).
+
+    Returns hidden (T, B, N) = r_1..r_T and, if ``keep_pre``, pre (T, B, N) for the backward.
+    """
+    steps, batch, n = drive.shape
+    hidden = r0.new_empty((steps, batch, n))
+    pres = r0.new_empty((steps, batch, n)) if keep_pre else None
+    pre_buf = None if keep_pre else r0.new_empty((batch, n))
+    dr = r0.new_empty((batch, n))
+    momentum = k.friction != 1.0
+    adapting = k.adapt_rate > 0
+    v = torch.zeros_like(r0) if momentum else None
+    a = torch.zeros_like(r0) if adapting else None
+    tmp = r0.new_empty((batch, n)) if adapting else None
+    w_t = weight.T
+    r = r0
+    for t in range(steps):
+        pre = pres[t] if keep_pre else pre_buf
+        torch.mm(r, w_t, out=pre)  # pre_t = W_rec r_t + W_in u_t + b - a_t
+        pre.add_(drive[t])
+        if adapting:
+            pre.sub_(a)
+        _activate(pre, k.activation, dr)  # dr_t = leak (phi(pre_t) - r_t) + noise_t
+        dr.sub_(r).mul_(k.leak)
+        if noise:
+            dr.add_(noise.step(t))
+        if momentum:  # v_{t+1} = (1 - lambda_v) v_t + dr_t
+            v.mul_(1.0 - k.friction).add_(dr)
+        if adapting:  # a_{t+1} = (1 - lambda_a) a_t + lambda_a b_a r_t
+            torch.mul(r, k.adapt_scale, out=tmp)
+            a.mul_(1.0 - k.adapt_rate).add_(tmp)
+        r = torch.add(r, v if momentum else dr, out=hidden[t])  # r_{t+1} = r_t + v_{t+1}
+    return hidden, pres
+
+
+class _CellSequence(torch.autograd.Function):
+    """The recurrence with a hand-written backward (adjoint recursion, see ``backward``)."""
+
+    @staticmethod
+    def forward(ctx, r0, drive, weight, knobs, noise):
+        hidden, pres = _run_cell(r0, drive, weight, knobs, noise, keep_pre=True)
+        ctx.knobs = knobs
+        ctx.save_for_backward(r0, weight, hidden, pres)
+        return hidden
+
+    @staticmethod
+    def backward(ctx, grad_hidden):
+        """Adjoints lr, lv, la of r_{t+1}, v_{t+1}, a_{t+1}, from t = T-1 down to 0:
+
+            lr += dL/dr_{t+1};  gv = lv + lr;  g_pre = leak gv phi'(pre_t)
+            lr <- lr - leak gv + g_pre W_rec + lambda_a b_a la;  la <- (1 - lambda_a) la - g_pre
+            lv <- (1 - lambda_v) gv
+        and dL/dW_rec = sum_t g_pre_t^T r_t, dL/d drive_t = g_pre_t, dL/dr_0 = lr.
+        """
+        r0, weight, hidden, pres = ctx.saved_tensors
+        k = ctx.knobs
+        steps, batch, n = hidden.shape
+        momentum, adapting = k.friction != 1.0, k.adapt_rate > 0
+        g_pre = torch.empty_like(hidden)  # (T, B, N): also the gradient of drive
+        lr = torch.zeros_like(r0)
+        lv = torch.zeros_like(r0) if momentum else None
+        la = torch.zeros_like(r0) if adapting else None
+        gv = torch.empty_like(r0) if momentum else lr
+        for t in range(steps - 1, -1, -1):
+            lr.add_(grad_hidden[t])
+            if momentum:
+                torch.add(lv, lr, out=gv)
+            g = g_pre[t]
+            _activation_grad(gv, pres[t], k.activation, out=g)
+            g.mul_(k.leak)
+            if momentum:
+                lr.sub_(gv, alpha=k.leak)
+                torch.mul(gv, 1.0 - k.friction, out=lv)
+            else:
+                lr.mul_(1.0 - k.leak)
+            lr.addmm_(g, weight)
+            if adapting:
+                lr.add_(la, alpha=k.adapt_scale)
+                la.mul_(1.0 - k.adapt_rate).sub_(g)
+        grad_weight = None
+        if ctx.needs_input_grad[2]:
+            grad_weight = g_pre[0].T @ r0
+            if steps > 1:
+                grad_weight.addmm_(g_pre[1:].reshape(-1, n).T, hidden[:-1].reshape(-1, n))
+        grad_drive = g_pre if ctx.needs_input_grad[1] else None
+        return lr, grad_drive, grad_weight, None, None

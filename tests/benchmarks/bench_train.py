@@ -1,0 +1,102 @@
+"""Training step at KR24's shapes: 512 units, batch 200, 100 steps per sequence, 512 outputs.
+
+The current tasks are 2-D, so the targets here are a synthetic place-cell code (512 Gaussian
+fields, softmax-normalised as in KR24's open field) of smooth random walks in a 2.2 m box. One
+timed step is what `rnnreplay.train.train` does per optimiser step after the batch is built:
+forward, MSE loss, backward, gradient clipping, Adam.
+
+FLOPs per step (honest count of the dense products): forward = T (2BN^2 + 2BNC + 2BDN) + 2BCN
+(encoder); backward ~ 2 x forward; total ~ 3 x forward.
+
+    python tests/benchmarks/bench_train.py [--threads 1] [--repeats 3] [--out DIR]
+"""
+
+from __future__ import annotations
+
+import statistics
+
+import common
+import numpy as np
+import torch
+
+from rnnreplay.model import CellParams, NoisyRNN
+
+VARIANTS = {  # name: (cell knobs (SCIENCE.md section 1; sigma 0.01 at 512 units [KR24]), loss form)
+    "leak": (dict(leak=0.2, sigma=0.01), "mean_sq"),
+    "leak_adapt_mom": (dict(leak=0.2, adapt_strength=0.3, friction=0.6, sigma=0.01), "mean_sq"),
+    # train.py's loss is torch.mean((outputs - targets) ** 2); F.mse_loss is the same number in
+    # one fused pass (forward and backward): this row measures what switching would give.
+    "leak, F.mse_loss": (dict(leak=0.2, sigma=0.01), "mse_loss"),
+}
+
+
+def place_code_batch(batch: int, steps: int, cells: int, seed: int = 0):
+    """Inputs (B, T, 2), targets (B, T, C) and start codes (B, C) of a place-cell code."""
+    rng = np.random.default_rng(seed)
+    vel = 0.02 * rng.standard_normal((batch, steps, 2)).cumsum(1) / np.sqrt(np.arange(1, steps + 1))[:, None]
+    pos = np.concatenate([rng.uniform(-1.1, 1.1, (batch, 1, 2)), vel], 1).cumsum(1)
+    pos = np.clip(pos, -1.1, 1.1)
+    centres = rng.uniform(-1.1, 1.1, (cells, 2))
+    d2 = ((pos[..., None, :] - centres) ** 2).sum(-1)
+    logits = -d2 / (2 * 0.2**2)
+    code = np.exp(logits - logits.max(-1, keepdims=True))
+    code /= code.sum(-1, keepdims=True)
+    f = lambda x: torch.from_numpy(np.ascontiguousarray(x, dtype=np.float32))  # noqa: E731
+    return f(np.diff(pos, axis=1)), f(code[:, 1:]), f(code[:, 0])
+
+
+def train_flops(batch, steps, hidden, n_in, n_out) -> float:
+    forward = steps * (2 * batch * hidden * hidden + 2 * batch * hidden * n_out + 2 * batch * n_in * hidden)
+    forward += 2 * batch * n_out * hidden
+    return 3.0 * forward
+
+
+def main():
+    args = common.parser(__doc__.splitlines()[0]).parse_args()
+    common.setup(args)
+    batch, steps, hidden, cells = (200, 100, 512, 512) if not args.quick else (50, 20, 128, 64)
+    n_steps = 3 if not args.quick else 2  # optimiser steps per timed repeat
+    inputs, targets, start = place_code_batch(batch, steps, cells)
+    rows = []
+    for name, (knobs, loss_form) in VARIANTS.items():
+        torch.manual_seed(0)
+        model = NoisyRNN(n_in=2, n_out=cells, params=CellParams(hidden=hidden, **knobs))
+        opt = torch.optim.Adam(model.parameters(), lr=1e-3)
+        gen = torch.Generator().manual_seed(1)
+
+        def step():
+            outputs = model(inputs, start, generator=gen)
+            if loss_form == "mse_loss":
+                loss = torch.nn.functional.mse_loss(outputs, targets)
+            else:
+                loss = torch.mean((outputs - targets) ** 2)  # as rnnreplay.train.train
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            torch.nn.utils.clip_grad_norm_(model.parameters(), 10.0)
+            opt.step()
+            return loss.item()
+
+        def run():
+            return [common.time_it(lambda: [step() for _ in range(n_steps)], 1, warmup=0)[0] / n_steps
+                    for _ in range(args.repeats)]
+
+        step()  # warm-up (allocations, first-call costs)
+        times, gemm = common.bracket_gemm(run)
+        # forward alone, to split the step's time
+        with torch.no_grad():
+            fwd = common.time_it(lambda: model(inputs, start, generator=gen), args.repeats)
+        flops = train_flops(batch, steps, hidden, 2, cells)
+        t = statistics.median(times)
+        rows.append({
+            "stage": "train_step", "variant": name, "shape": f"N{hidden} B{batch} T{steps} C{cells}",
+            "seconds": t, "seconds_min": min(times), "forward_nograd_s": statistics.median(fwd),
+            "gflop": flops / 1e9, "gflops": flops / t / 1e9, **gemm,
+            "fraction_of_gemm": flops / t / 1e9 / gemm["gemm_gflops"],
+            "kr24_2500_steps_min": 2500 * t / 60, "peak_rss_mb": common.peak_rss_mb(),
+        })
+    common.report("train", rows, args, ["variant", "shape", "seconds", "seconds_min", "forward_nograd_s", "gflops",
+                                        "gemm_gflops", "fraction_of_gemm", "kr24_2500_steps_min", "peak_rss_mb"])
+
+
+if __name__ == "__main__":
+    main()

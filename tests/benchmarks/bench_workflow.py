@@ -1,0 +1,63 @@
+"""Workflow overhead: ``snakemake -n`` (dry run) of the paper-scale config (goal: <= 5 s).
+
+Runs in a fresh, empty working directory, so every job of the DAG is listed. Uses
+workflow/configs/paper.yaml when the checkout has it, else tests/benchmarks/paper_scale.yaml.
+Wall and CPU seconds (the child's user + system) are both reported: on a shared machine the CPU
+time is the steadier number.
+
+    python tests/benchmarks/bench_workflow.py [--repeats 3] [--configfile FILE] [--snakefile FILE]
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import resource
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import common
+
+
+def dry_run(snakefile: Path, configfile: Path) -> tuple[float, float, int]:
+    env = dict(os.environ, PATH=f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}")
+    with tempfile.TemporaryDirectory() as work:
+        before = resource.getrusage(resource.RUSAGE_CHILDREN)
+        t0 = time.perf_counter()
+        proc = subprocess.run([sys.executable, "-m", "snakemake", "-n", "--cores", "2", "--snakefile", str(snakefile),
+                               "--configfile", str(configfile), "--directory", work],
+                              capture_output=True, text=True, env=env, cwd=work)
+        wall = time.perf_counter() - t0
+        after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    if proc.returncode != 0:
+        raise SystemExit(f"snakemake -n failed:\n{proc.stdout[-2000:]}\n{proc.stderr[-2000:]}")
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    match = re.search(r"^total\s+(\d+)$", proc.stdout, re.M)
+    return wall, cpu, int(match.group(1)) if match else -1
+
+
+def main():
+    p = common.parser(__doc__.splitlines()[0])
+    p.add_argument("--snakefile", type=Path, default=common.ROOT / "Snakefile")
+    p.add_argument("--configfile", type=Path, default=None)
+    args = p.parse_args()
+    common.setup(args)
+    config = args.configfile or next(c for c in (common.ROOT / "workflow/configs/paper.yaml",
+                                                 Path(__file__).with_name("paper_scale.yaml")) if c.exists())
+    rows = []
+    for label, cfg in (("paper-scale", config), ("default", common.ROOT / "config.yaml")):
+        runs = [dry_run(args.snakefile, cfg) for _ in range(args.repeats)]
+        walls, cpus = [r[0] for r in runs], [r[1] for r in runs]
+        rows.append({"stage": "dry_run", "config": label, "file": str(cfg.relative_to(common.ROOT))
+                     if cfg.is_relative_to(common.ROOT) else str(cfg), "jobs": runs[0][2],
+                     "seconds": statistics.median(walls), "seconds_min": min(walls),
+                     "cpu_seconds": statistics.median(cpus), "load": common.load_info()})
+    common.report("workflow", rows, args, ["config", "file", "jobs", "seconds", "seconds_min", "cpu_seconds"])
+
+
+if __name__ == "__main__":
+    main()
