@@ -148,16 +148,14 @@ TABLE_METRICS = ["final_loss", "wasserstein", "reach_time", "reach_fraction", "s
 
 
 def cmd_summarise(args) -> None:
+    from .io import write_text
     from .stats import markdown_table, summarise
 
     table = metrics_table(args.inputs)
     summary = summarise(table)
     for out, frame in ((args.table, table), (args.summary, summary)):
-        Path(out).parent.mkdir(parents=True, exist_ok=True)
-        tmp = Path(out).with_name(f".{Path(out).name}.tmp")
-        frame.to_csv(tmp, index=False)
-        tmp.replace(out)
-    Path(args.markdown).write_text(markdown_table(summary, TABLE_METRICS))
+        write_text(out, frame.to_csv(index=False))
+    write_text(args.markdown, markdown_table(summary, TABLE_METRICS))
     _log(f"summarise: {len(args.inputs)} metrics files -> {args.table}, {args.summary}, {args.markdown}")
 
 
