@@ -23,7 +23,7 @@ def test_paths_file_has_named_dims_units_and_provenance(tmp_path):
         warnings.simplefilter("error")
         ds = xr.open_dataset(path)
     with ds:
-        assert ds["position"].dims == ("trajectory", "time", "space")
+        assert ds["position"].dims == ("trajectory", "step", "space")
         assert ds["position"].shape == (8, 11, 2)
         assert ds["position"].dtype == np.float32
         for var in ds.data_vars.values():

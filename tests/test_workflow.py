@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import os
 import re
-import shutil
 import subprocess
 import sys
 import warnings
@@ -13,20 +11,12 @@ from pathlib import Path
 import pytest
 import xarray as xr
 
+from conftest import snakemake  # the tiny_run fixture lives in conftest.py too
 from rnnreplay.config import load_yaml, trained_variants
 
 pytestmark = pytest.mark.workflow
 ROOT = Path(__file__).resolve().parents[1]
 TINY = ROOT / "tests" / "configs" / "tiny.yaml"
-
-
-def snakemake(*args, cwd=ROOT, check=True):
-    env = dict(os.environ, PATH=f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}")
-    proc = subprocess.run([sys.executable, "-m", "snakemake", "--snakefile", str(ROOT / "Snakefile"), *args],
-                          cwd=cwd, env=env, capture_output=True, text=True, timeout=900)
-    if check and proc.returncode != 0:
-        raise AssertionError(f"snakemake {' '.join(args)} failed:\n{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}")
-    return proc
 
 
 def job_counts(output: str) -> dict[str, int]:
@@ -48,14 +38,6 @@ def test_default_dry_run_lists_one_job_per_unit(tmp_path):
     assert counts["synthesize_test"] == n_tasks
     assert counts["train"] == n_tasks * n_seeds * len(trained_variants(cfg))
     assert counts["replay"] == counts["metrics"] == n_tasks * n_seeds * n_variants
-
-
-@pytest.fixture(scope="module")
-def tiny_run(tmp_path_factory):
-    work = tmp_path_factory.mktemp("tiny")
-    shutil.copy(TINY, work / "config.yaml")
-    snakemake("--cores", "2", "--configfile", "config.yaml", "--directory", str(work), cwd=work)
-    return work
 
 
 def test_tiny_run_produces_every_output(tiny_run):
@@ -85,8 +67,8 @@ def test_tiny_run_netcdf_outputs_open_cleanly(tiny_run):
                 for name, var in ds.data_vars.items():
                     assert {"units", "long_name"} <= set(var.attrs), (path, name)
     with xr.open_dataset(tiny_run / "results/replay/tmaze/leak_replay_lv0.5/seed1.nc") as ds:
-        assert ds["position"].dims == ("trajectory", "time", "space")
-        assert ds["hidden"].dims == ("trajectory", "hidden_time", "unit")
+        assert ds["position"].dims == ("trajectory", "step", "space")
+        assert ds["hidden"].dims == ("trajectory", "hidden_step", "unit")
         assert ds.attrs["seed"] == 1
 
 

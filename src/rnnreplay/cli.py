@@ -47,7 +47,7 @@ def cmd_synthesize(args) -> None:
     stream = derive_seed(spec["task"], "test") if seed is None else derive_seed(spec["task"], seed, "train_paths")
     ds = synthesize(spec, args.split, seed, stream)
     write_dataset(ds, args.out)
-    _log(f"synthesize {spec['task']} {args.split}: {ds.sizes['trajectory']} paths x {ds.sizes['time'] - 1} steps -> {args.out}")
+    _log(f"synthesize {spec['task']} {args.split}: {ds.sizes['trajectory']} paths x {ds.sizes['step'] - 1} steps -> {args.out}")
 
 
 def cmd_train(args) -> None:
@@ -91,7 +91,7 @@ def cmd_replay(args) -> None:
     name = f"{spec['task']['task']}/{spec['variant']}"
     ds = replay_dataset(result, task, provenance(f"replay {name}", spec, spec["seed"]))
     write_dataset(ds, args.out)
-    _log(f"replay {name} seed {spec['seed']}: {ds.sizes['trajectory']} x {ds.sizes['time']} steps, "
+    _log(f"replay {name} seed {spec['seed']}: {ds.sizes['trajectory']} x {ds.sizes['step']} steps, "
          f"{time.perf_counter() - t0:.1f} s")
 
 
@@ -117,7 +117,7 @@ def cmd_metrics(args) -> None:
         units, long_name = METRIC_INFO[name]
         data[name] = ((), np.float64(value), {"units": unit.get(units, units), "long_name": long_name})
     data["occupancy"] = (("region",), values["occupancy"], {"units": "1", "long_name": "fraction of time per region"})
-    ds = xr.Dataset(data, coords={"region": ("region", list(task.region_names), {"long_name": "task region"})},
+    ds = xr.Dataset(data, coords={"region_name": ("region", list(task.region_names), {"long_name": "task region"})},
                     attrs=provenance(f"metrics {spec['task']['task']}/{spec['variant']}", spec, spec["seed"]))
     write_dataset(ds, args.out)
     key = ", ".join(f"{k} {values[k]:.3g}" for k in ("wasserstein", "reach_time", "speed", "off_track"))
@@ -137,7 +137,7 @@ def metrics_table(paths: list[str]) -> pd.DataFrame:
                 rows.append(dict(task=spec["task"]["task"], variant=spec["variant"], seed=spec["seed"],
                                  metric=name, value=float(var.values)))
             else:
-                for region, value in zip(ds["region"].values, var.values):
+                for region, value in zip(ds["region_name"].values, var.values):
                     rows.append(dict(task=spec["task"]["task"], variant=spec["variant"], seed=spec["seed"],
                                      metric=f"occupancy_{region}", value=float(value)))
     return pd.DataFrame(rows)

@@ -107,6 +107,11 @@ def write_dataset(ds: xr.Dataset, path: str | Path) -> None:
         if np.issubdtype(var.dtype, np.floating):
             enc["dtype"] = "float32"
         encoding[name] = enc
+    for name, var in {**ds.data_vars, **ds.coords}.items():  # CF 1.8 (section 2.2) has no int64
+        if var.dtype == np.int64:
+            if var.size and not np.iinfo(np.int32).min <= var.values.min() <= var.values.max() <= np.iinfo(np.int32).max:
+                raise ValueError(f"{path}: variable {name!r} does not fit in int32")
+            encoding.setdefault(name, {})["dtype"] = "int32"
     with atomic_target(path) as tmp:
         ds.to_netcdf(tmp, engine="netcdf4", encoding=encoding)
 

@@ -65,27 +65,27 @@ def sample_replay(
 
 
 def replay_dataset(result: dict, task: Task, attrs: dict) -> xr.Dataset:
-    """The replay result as a CF-style dataset (dims trajectory, time, space, unit, code)."""
+    """The replay result as a CF-style dataset (dims trajectory, step, space, unit, code)."""
     n, steps, d = result["position"].shape
     pos_units = task.length_unit
     data = {
-        "position": (("trajectory", "time", "space"), result["position"],
+        "position": (("trajectory", "step", "space"), result["position"],
                      {"units": pos_units, "long_name": "decoded replay position"}),
         "start_position": (("trajectory", "space"), result["start"],
                            {"units": pos_units, "long_name": "position whose code seeded the replay"}),
     }
     if task.code_dim != task.space_dim or task.encode is not Task.encode:
-        data["readout"] = (("trajectory", "time", "code"), result["readout"],
+        data["readout"] = (("trajectory", "step", "code"), result["readout"],
                            {"units": "1", "long_name": "network readout (target code space)"})
     coords = {
         "trajectory": ("trajectory", np.arange(n), {"units": "1", "long_name": "replay trajectory index"}),
-        "time": ("time", np.arange(1, steps + 1), {"units": "1", "long_name": "replay step"}),
-        "space": ("space", ["x", "y", "z"][:d], {"long_name": "spatial axis"}),
+        "step": ("step", np.arange(1, steps + 1), {"units": "1", "long_name": "replay step"}),
+        "space_name": ("space", ["x", "y", "z"][:d], {"long_name": "spatial axis"}),  # a CF label
     }
     if result["hidden"] is not None:
-        data["hidden"] = (("trajectory", "hidden_time", "unit"), result["hidden"],
+        data["hidden"] = (("trajectory", "hidden_step", "unit"), result["hidden"],
                           {"units": "1", "long_name": "hidden state r_t (subsampled in time)"})
-        coords["hidden_time"] = ("hidden_time", result["hidden_steps"],
+        coords["hidden_step"] = ("hidden_step", result["hidden_steps"],
                                  {"units": "1", "long_name": "replay step of stored hidden state"})
         coords["unit"] = ("unit", np.arange(result["hidden"].shape[-1]), {"units": "1", "long_name": "hidden unit"})
     return xr.Dataset(data, coords=coords, attrs=attrs)
