@@ -1,7 +1,9 @@
 """On-disk formats: CF attributes, provenance, atomic writes, clear errors on bad files."""
 
 import json
+import os
 import warnings
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -65,3 +67,20 @@ def test_model_roundtrip_is_weights_only(tmp_path):
     torch.save({"state_dict": state, "evil": object()}, tmp_path / "bad.pt")
     with pytest.raises(ValueError, match="bad.pt"):
         io.load_model_file(tmp_path / "bad.pt")
+
+
+def _open_files() -> set[str]:
+    fds = Path("/proc/self/fd")
+    return {os.path.realpath(fd) for fd in fds.iterdir()} if fds.exists() else set()
+
+
+def test_read_dataset_closes_its_file_so_it_can_be_overwritten(tmp_path):
+    """HPC hygiene: no handle (and no HDF5 lock) stays on a file after it is read."""
+    path = tmp_path / "paths.nc"
+    io.write_dataset(synthesize(SPEC, "test", None, 1), path)
+    ds = io.read_dataset(path, required=("position",))
+    assert str(path.resolve()) not in _open_files()
+    io.write_dataset(synthesize(SPEC, "test", None, 2), path)  # overwrite while ``ds`` is alive
+    new = io.read_dataset(path)
+    assert not np.array_equal(ds["position"].values, new["position"].values)
+    assert str(path.resolve()) not in _open_files()
