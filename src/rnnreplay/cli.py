@@ -43,11 +43,13 @@ def cmd_synthesize(args) -> None:
     from .io import write_dataset
 
     spec = _spec(args.spec)
+    t0 = time.perf_counter()
     seed = None if args.split == "test" else args.seed
     stream = derive_seed(spec["task"], "test") if seed is None else derive_seed(spec["task"], seed, "train_paths")
     ds = synthesize(spec, args.split, seed, stream)
     write_dataset(ds, args.out)
-    _log(f"synthesize {spec['task']} {args.split}: {ds.sizes['trajectory']} paths x {ds.sizes['step'] - 1} steps -> {args.out}")
+    _log(f"synthesize {spec['task']} {args.split}: {ds.sizes['trajectory']} paths x {ds.sizes['step'] - 1} steps -> {args.out}, "
+         f"{time.perf_counter() - t0:.1f} s")
 
 
 def cmd_train(args) -> None:
@@ -87,7 +89,7 @@ def cmd_replay(args) -> None:
     model = load_for_replay(state, task, CellParams(**spec["cell"]))
     starts = read_dataset(args.test_paths, required=("position",))["position"].values[:, 0]
     result = sample_replay(model, task, starts, spec["replay"], (spec["task"]["task"], spec["seed"]),
-                           device=select_device(spec["device"]))
+                           device=select_device(spec["device"]), log=_log)
     name = f"{spec['task']['task']}/{spec['variant']}"
     ds = replay_dataset(result, task, provenance(f"replay {name}", spec, spec["seed"]))
     write_dataset(ds, args.out)
@@ -103,6 +105,7 @@ def cmd_metrics(args) -> None:
     from .train import final_loss
 
     spec = _spec(args.spec)
+    t0 = time.perf_counter()
     task = task_from_spec(spec["task"])
     rep = read_dataset(args.replay, required=("position", "start_position"))
     true_paths = read_dataset(args.test_paths, required=("position",))["position"].values
@@ -121,7 +124,8 @@ def cmd_metrics(args) -> None:
                     attrs=provenance(f"metrics {spec['task']['task']}/{spec['variant']}", spec, spec["seed"]))
     write_dataset(ds, args.out)
     key = ", ".join(f"{k} {values[k]:.3g}" for k in ("wasserstein", "reach_time", "speed", "off_track"))
-    _log(f"metrics {spec['task']['task']}/{spec['variant']} seed {spec['seed']}: {key}")
+    _log(f"metrics {spec['task']['task']}/{spec['variant']} seed {spec['seed']}: {key}, "
+         f"{time.perf_counter() - t0:.1f} s")
 
 
 def metrics_table(paths: list[str]) -> pd.DataFrame:
@@ -151,12 +155,14 @@ def cmd_summarise(args) -> None:
     from .io import write_text
     from .stats import markdown_table, summarise
 
+    t0 = time.perf_counter()
     table = metrics_table(args.inputs)
     summary = summarise(table)
     for out, frame in ((args.table, table), (args.summary, summary)):
         write_text(out, frame.to_csv(index=False))
     write_text(args.markdown, markdown_table(summary, TABLE_METRICS))
-    _log(f"summarise: {len(args.inputs)} metrics files -> {args.table}, {args.summary}, {args.markdown}")
+    _log(f"summarise: {len(args.inputs)} metrics files, {len(summary)} summary rows -> {args.table}, "
+         f"{args.summary}, {args.markdown}, {time.perf_counter() - t0:.1f} s")
 
 
 def cmd_figure(args) -> None:
@@ -164,6 +170,7 @@ def cmd_figure(args) -> None:
     from .data import task_from_spec
     from .io import read_dataset, spec_of
 
+    t0 = time.perf_counter()
     if args.kind == "examples":
         replays, task = {}, None
         for path in args.inputs:
@@ -188,7 +195,7 @@ def cmd_figure(args) -> None:
             frames.append(pd.DataFrame(dict(task=spec["task"]["task"], variant=spec["trained_variant"],
                                             seed=spec["seed"], step=ds["step"].values, loss=ds["loss"].values)))
         figures.loss_curves(pd.concat(frames, ignore_index=True), args.out)
-    _log(f"figure {args.kind} -> {args.out}")
+    _log(f"figure {args.kind}: {len(args.inputs)} input files -> {args.out}, {time.perf_counter() - t0:.1f} s")
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -108,6 +108,7 @@ class NoisyRNN(nn.Module):
         noise_multiplier: float = 1.0,
         generator: torch.Generator | None = None,
         return_hidden: bool = False,
+        progress=range,
     ):
         """Run the cell over a sequence.
 
@@ -118,6 +119,8 @@ class NoisyRNN(nn.Module):
             noise_multiplier: factor on the noise std (sqrt(2) in replay, 0 to switch it off).
             generator: torch generator for the noise (reproducible runs).
             return_hidden: also return the hidden states.
+            progress: called with the number of steps, returns the steps to iterate (``range``;
+                :func:`rnnreplay.progress.steps` shows a bar or log lines).
 
         Returns:
             outputs (B, T, C) readouts o_0..o_{T-1}, and hidden (B, T, N) r_1..r_T if asked.
@@ -134,7 +137,7 @@ class NoisyRNN(nn.Module):
         noise = self._noise((steps, batch, p.hidden), p.noise_std * noise_multiplier, r, generator)
         W_rec = self.recurrent.weight.T
         states = []
-        for t in range(steps):
+        for t in progress(steps):
             pre = r @ W_rec + drive[:, t]
             if use_adaptation:
                 pre = pre - a

@@ -6,6 +6,7 @@ import numpy as np
 import torch
 import xarray as xr
 
+from . import progress
 from .config import derive_seed
 from .model import CellParams, NoisyRNN
 from .tasks import Task
@@ -26,6 +27,7 @@ def sample_replay(
     replay_cfg: dict,
     seed_parts: tuple,
     device: torch.device = torch.device("cpu"),
+    log=None,
 ) -> dict:
     """Run the network without input from encoded start states.
 
@@ -37,6 +39,8 @@ def sample_replay(
             variance [KR24]) and ``hidden_every`` (store every k-th hidden state; 0 = none).
         seed_parts: (task, seed) from which the noise seed derives (shared by all variants).
         device: where to run.
+        log: called with about ten plain progress lines when stderr is not a terminal (a tqdm
+            bar is drawn when it is).
 
     Returns:
         dict with ``position`` (B, T, D) decoded positions, ``readout`` (B, T, C),
@@ -50,7 +54,8 @@ def sample_replay(
     model = model.to(device)
     with torch.inference_mode():
         readout, hidden = model(
-            inputs, start_code, noise_multiplier=replay_cfg["noise_multiplier"], generator=gen, return_hidden=True
+            inputs, start_code, noise_multiplier=replay_cfg["noise_multiplier"], generator=gen, return_hidden=True,
+            progress=lambda n: progress.steps(n, "replay", log),
         )
     readout = readout.cpu().numpy()
     every = int(replay_cfg.get("hidden_every", 0))
