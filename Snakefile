@@ -14,6 +14,10 @@ include: "workflow/rules/train.smk"
 include: "workflow/rules/replay.smk"
 include: "workflow/rules/metrics.smk"
 include: "workflow/rules/figures.smk"
+include: "workflow/rules/report.smk"
+
+
+report: "workflow/report/workflow.rst"
 
 
 rule all:

@@ -198,6 +198,17 @@ def cmd_figure(args) -> None:
     _log(f"figure {args.kind}: {len(args.inputs)} input files -> {args.out}, {time.perf_counter() - t0:.1f} s")
 
 
+def cmd_report(args) -> None:
+    from .io import write_text
+    from .report import provenance_page, summary_page
+
+    t0 = time.perf_counter()
+    write_text(args.out_summary, summary_page(Path(args.summary).read_text()))
+    write_text(args.out_provenance, provenance_page(_spec(args.config), args.metrics))
+    _log(f"report pages: summary and provenance of {len(args.metrics)} metrics files -> {args.out_summary}, "
+         f"{args.out_provenance}, {time.perf_counter() - t0:.1f} s")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="rnnreplay", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -206,7 +217,7 @@ def build_parser() -> argparse.ArgumentParser:
     def add(name, func, help_):
         p = sub.add_parser(name, help=help_, description=help_)
         p.set_defaults(func=func)
-        p.add_argument("--spec", required=name not in ("summarise", "figure"), help="resolved job spec: JSON or @file")
+        p.add_argument("--spec", required=name not in ("summarise", "figure", "report"), help="resolved job spec: JSON or @file")
         return p
 
     p = add("synthesize", cmd_synthesize, "draw a task's train or test paths into a NetCDF file")
@@ -246,6 +257,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--metrics", nargs="*", help="metrics/sweep: which metrics")
     p.add_argument("--friction", help="sweep: JSON map variant -> lambda_v")
     p.add_argument("--n-show", type=int, default=4)
+
+    p = add("report", cmd_report, "write the report's HTML pages: summary table and provenance")
+    p.add_argument("--summary", required=True, help="summary.md from summarise")
+    p.add_argument("--metrics", nargs="+", required=True, help="metrics files (their provenance is listed)")
+    p.add_argument("--config", required=True, help="resolved config: JSON or @file")
+    p.add_argument("--out-summary", required=True)
+    p.add_argument("--out-provenance", required=True)
     return parser
 
 

@@ -69,6 +69,9 @@ def train_runtime(wildcards, attempt):
     return max(10, int(work / 2e8 / 60 * 3)) * attempt
 
 
+REPORT_PAGES = ["results/report/summary.html", "results/report/provenance.html"]
+
+
 def figure_targets():
     targets = [f"results/figures/examples_{t}.png" for t in TASKS]
     targets += [f"results/figures/metrics_{t}.png" for t in TASKS]
@@ -87,4 +90,4 @@ def unit_targets():
 
 
 def all_targets():
-    return figure_targets() + ["results/tables/summary.md"] + unit_targets()
+    return figure_targets() + ["results/tables/summary.md"] + REPORT_PAGES + unit_targets()
