@@ -15,7 +15,7 @@ from . import __version__
 from .io import git_commit, read_dataset
 
 STYLE = ("<style>body{font-family:sans-serif;font-size:13px;margin:1em}table{border-collapse:collapse}"
-         "td,th{border:1px solid #ccc;padding:3px 6px;text-align:right}th{background:#f0f0f0}"
+         "td,th{border:1px solid #ccc;padding:3px 6px;text-align:right;white-space:nowrap}th{background:#f0f0f0}"
          "td:nth-child(-n+2){text-align:left}pre{background:#f7f7f7;padding:.5em;overflow:auto}</style>")
 PACKAGES = ("torch", "numpy", "xarray", "netCDF4", "pandas", "scipy", "POT", "matplotlib", "snakemake")
 
