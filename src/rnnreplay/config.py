@@ -144,6 +144,11 @@ def _schema_errors(config: dict, schema: dict) -> list[str]:
         if err.validator == "anyOf" and branch and isinstance(err.instance, dict):
             stack.extend(branch)
             continue
+        types = [str(e.validator_value) for e in err.context or () if e.validator == "type"]
+        if err.validator == "anyOf" and types:  # e.g. "0 is not of type 'object' or 'null'"
+            lines.append(f"{_where(err.absolute_path)}: {_short(repr(err.instance))} is not of type "
+                         + " or ".join(f"'{t}'" for t in types))
+            continue
         lines.append(f"{_where(err.absolute_path)}: {_short(err.message)}")
     return sorted(set(lines))
 
