@@ -1,7 +1,9 @@
 """On-disk formats: CF attributes, provenance, atomic writes, clear errors on bad files."""
 
 import json
+import os
 import warnings
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -23,7 +25,7 @@ def test_paths_file_has_named_dims_units_and_provenance(tmp_path):
         warnings.simplefilter("error")
         ds = xr.open_dataset(path)
     with ds:
-        assert ds["position"].dims == ("trajectory", "time", "space")
+        assert ds["position"].dims == ("trajectory", "step", "space")
         assert ds["position"].shape == (8, 11, 2)
         assert ds["position"].dtype == np.float32
         for var in ds.data_vars.values():
@@ -84,7 +86,24 @@ def test_replay_file_subsamples_a_high_dimensional_readout():
               "hidden": np.zeros((3, steps // every, 4), np.float32), "hidden_steps": np.arange(every, steps + 1, every),
               "start": np.zeros((3, 2), np.float32)}
     ds = replay_dataset(result, Code(), {})
-    assert ds["readout"].dims == ("trajectory", "hidden_time", "code")
+    assert ds["readout"].dims == ("trajectory", "hidden_step", "code")
     np.testing.assert_array_equal(ds["readout"].values, result["readout"][:, every - 1::every])
     result["hidden"], result["hidden_steps"] = None, np.arange(0)
     assert "readout" not in replay_dataset(result, Code(), {})
+
+
+def _open_files() -> set[str]:
+    fds = Path("/proc/self/fd")
+    return {os.path.realpath(fd) for fd in fds.iterdir()} if fds.exists() else set()
+
+
+def test_read_dataset_closes_its_file_so_it_can_be_overwritten(tmp_path):
+    """HPC hygiene: no handle (and no HDF5 lock) stays on a file after it is read."""
+    path = tmp_path / "paths.nc"
+    io.write_dataset(synthesize(SPEC, "test", None, 1), path)
+    ds = io.read_dataset(path, required=("position",))
+    assert str(path.resolve()) not in _open_files()
+    io.write_dataset(synthesize(SPEC, "test", None, 2), path)  # overwrite while ``ds`` is alive
+    new = io.read_dataset(path)
+    assert not np.array_equal(ds["position"].values, new["position"].values)
+    assert str(path.resolve()) not in _open_files()

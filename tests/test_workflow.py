@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import os
 import re
-import shutil
 import subprocess
 import sys
 import warnings
@@ -14,20 +12,12 @@ import pandas as pd
 import pytest
 import xarray as xr
 
+from conftest import snakemake  # the tiny_run fixture lives in conftest.py too
 from rnnreplay.config import load_yaml, trained_variants
 
 pytestmark = pytest.mark.workflow
 ROOT = Path(__file__).resolve().parents[1]
 TINY = ROOT / "tests" / "configs" / "tiny.yaml"
-
-
-def snakemake(*args, cwd=ROOT, check=True):
-    env = dict(os.environ, PATH=f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}")
-    proc = subprocess.run([sys.executable, "-m", "snakemake", "--snakefile", str(ROOT / "Snakefile"), *args],
-                          cwd=cwd, env=env, capture_output=True, text=True, timeout=900)
-    if check and proc.returncode != 0:
-        raise AssertionError(f"snakemake {' '.join(args)} failed:\n{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}")
-    return proc
 
 
 def job_counts(output: str) -> dict[str, int]:
@@ -49,14 +39,6 @@ def test_default_dry_run_lists_one_job_per_unit(tmp_path):
     assert counts["synthesize_test"] == n_tasks
     assert counts["train"] == n_tasks * n_seeds * len(trained_variants(cfg))
     assert counts["replay"] == counts["metrics"] == n_tasks * n_seeds * n_variants
-
-
-@pytest.fixture(scope="module")
-def tiny_run(tmp_path_factory):
-    work = tmp_path_factory.mktemp("tiny")
-    shutil.copy(TINY, work / "config.yaml")
-    snakemake("--cores", "2", "--configfile", "config.yaml", "--directory", str(work), cwd=work)
-    return work
 
 
 def test_tiny_run_produces_every_output(tiny_run):
@@ -94,8 +76,8 @@ def test_tiny_run_netcdf_outputs_open_cleanly(tiny_run):
                 for name, var in ds.data_vars.items():
                     assert {"units", "long_name"} <= set(var.attrs), (path, name)
     with xr.open_dataset(tiny_run / "results/replay/tmaze/leak_replay_lv0.5/seed1.nc") as ds:
-        assert ds["position"].dims == ("trajectory", "time", "space")
-        assert ds["hidden"].dims == ("trajectory", "hidden_time", "unit")
+        assert ds["position"].dims == ("trajectory", "step", "space")
+        assert ds["hidden"].dims == ("trajectory", "hidden_step", "unit")
         assert ds.attrs["seed"] == 1
 
 
@@ -107,7 +89,7 @@ def test_deleting_one_replay_reruns_only_it_and_dependents(tiny_run):
     assert counts.get("train", 0) == 0 and counts.get("synthesize_train", 0) == 0
     assert counts["replay"] == 1 and counts["metrics"] == 1
     assert set(counts) <= {"replay", "metrics", "summarise", "figure_examples", "figure_metrics",
-                           "figure_momentum_sweep", "claims", "all", "total"}
+                           "figure_momentum_sweep", "claims", "report_pages", "all", "total"}
     snakemake("--cores", "1", "--configfile", "config.yaml", "--directory", str(tiny_run), cwd=tiny_run)
     assert target.exists()
 

@@ -43,11 +43,13 @@ def cmd_synthesize(args) -> None:
     from .io import write_dataset
 
     spec = _spec(args.spec)
+    t0 = time.perf_counter()
     seed = None if args.split == "test" else args.seed
     stream = derive_seed(spec["task"], "test") if seed is None else derive_seed(spec["task"], seed, "train_paths")
     ds = synthesize(spec, args.split, seed, stream)
     write_dataset(ds, args.out)
-    _log(f"synthesize {spec['task']} {args.split}: {ds.sizes['trajectory']} paths x {ds.sizes['time'] - 1} steps -> {args.out}")
+    _log(f"synthesize {spec['task']} {args.split}: {ds.sizes['trajectory']} paths x {ds.sizes['step'] - 1} steps -> {args.out}, "
+         f"{time.perf_counter() - t0:.1f} s")
 
 
 def cmd_train(args) -> None:
@@ -87,11 +89,11 @@ def cmd_replay(args) -> None:
     model = load_for_replay(state, task, CellParams(**spec["cell"]))
     starts = read_dataset(args.test_paths, required=("position",))["position"].values[:, 0]
     result = sample_replay(model, task, starts, spec["replay"], (spec["task"]["task"], spec["seed"]),
-                           device=select_device(spec["device"]))
+                           device=select_device(spec["device"]), log=_log)
     name = f"{spec['task']['task']}/{spec['variant']}"
     ds = replay_dataset(result, task, provenance(f"replay {name}", spec, spec["seed"]))
     write_dataset(ds, args.out)
-    _log(f"replay {name} seed {spec['seed']}: {ds.sizes['trajectory']} x {ds.sizes['time']} steps, "
+    _log(f"replay {name} seed {spec['seed']}: {ds.sizes['trajectory']} x {ds.sizes['step']} steps, "
          f"{time.perf_counter() - t0:.1f} s")
 
 
@@ -102,6 +104,7 @@ def cmd_metrics(args) -> None:
     from .metrics import METRIC_INFO, final_loss, replay_metrics  # torch-free: a quick start
 
     spec = _spec(args.spec)
+    t0 = time.perf_counter()
     task = task_from_spec(spec["task"])
     rep = read_dataset(args.replay, required=("position", "start_position"))
     true_paths = read_dataset(args.test_paths, required=("position",))["position"].values
@@ -116,11 +119,12 @@ def cmd_metrics(args) -> None:
         units, long_name = METRIC_INFO[name]
         data[name] = ((), np.float64(value), {"units": unit.get(units, units), "long_name": long_name})
     data["occupancy"] = (("region",), values["occupancy"], {"units": "1", "long_name": "fraction of time per region"})
-    ds = xr.Dataset(data, coords={"region": ("region", list(task.region_names), {"long_name": "task region"})},
+    ds = xr.Dataset(data, coords={"region_name": ("region", list(task.region_names), {"long_name": "task region"})},
                     attrs=provenance(f"metrics {spec['task']['task']}/{spec['variant']}", spec, spec["seed"]))
     write_dataset(ds, args.out)
     key = ", ".join(f"{k} {values[k]:.3g}" for k in ("wasserstein", "reach_time", "speed", "off_track"))
-    _log(f"metrics {spec['task']['task']}/{spec['variant']} seed {spec['seed']}: {key}")
+    _log(f"metrics {spec['task']['task']}/{spec['variant']} seed {spec['seed']}: {key}, "
+         f"{time.perf_counter() - t0:.1f} s")
 
 
 def metrics_table(paths: list[str]) -> pd.DataFrame:
@@ -136,7 +140,7 @@ def metrics_table(paths: list[str]) -> pd.DataFrame:
                 rows.append(dict(task=spec["task"]["task"], variant=spec["variant"], seed=spec["seed"],
                                  metric=name, value=float(var.values)))
             else:
-                for region, value in zip(ds["region"].values, var.values):
+                for region, value in zip(ds["region_name"].values, var.values):
                     rows.append(dict(task=spec["task"]["task"], variant=spec["variant"], seed=spec["seed"],
                                      metric=f"occupancy_{region}", value=float(value)))
     return pd.DataFrame(rows)
@@ -147,17 +151,17 @@ TABLE_METRICS = ["final_loss", "wasserstein", "reach_time", "reach_fraction", "s
 
 
 def cmd_summarise(args) -> None:
+    from .io import write_text
     from .stats import markdown_table, summarise
 
+    t0 = time.perf_counter()
     table = metrics_table(args.inputs)
     summary = summarise(table)
     for out, frame in ((args.table, table), (args.summary, summary)):
-        Path(out).parent.mkdir(parents=True, exist_ok=True)
-        tmp = Path(out).with_name(f".{Path(out).name}.tmp")
-        frame.to_csv(tmp, index=False)
-        tmp.replace(out)
-    Path(args.markdown).write_text(markdown_table(summary, TABLE_METRICS))
-    _log(f"summarise: {len(args.inputs)} metrics files -> {args.table}, {args.summary}, {args.markdown}")
+        write_text(out, frame.to_csv(index=False))
+    write_text(args.markdown, markdown_table(summary, TABLE_METRICS))
+    _log(f"summarise: {len(args.inputs)} metrics files, {len(summary)} summary rows -> {args.table}, "
+         f"{args.summary}, {args.markdown}, {time.perf_counter() - t0:.1f} s")
 
 
 def cmd_figure(args) -> None:
@@ -165,6 +169,7 @@ def cmd_figure(args) -> None:
     from .data import task_from_spec
     from .io import read_dataset, spec_of
 
+    t0 = time.perf_counter()
     if args.kind == "examples":
         replays, task = {}, None
         for path in args.inputs:
@@ -189,25 +194,39 @@ def cmd_figure(args) -> None:
             frames.append(pd.DataFrame(dict(task=spec["task"]["task"], variant=spec["trained_variant"],
                                             seed=spec["seed"], step=ds["step"].values, loss=ds["loss"].values)))
         figures.loss_curves(pd.concat(frames, ignore_index=True), args.out)
-    _log(f"figure {args.kind} -> {args.out}")
+    _log(f"figure {args.kind}: {len(args.inputs)} input files -> {args.out}, {time.perf_counter() - t0:.1f} s")
+
+
+def cmd_report(args) -> None:
+    from .io import write_text
+    from .report import provenance_page, summary_page
+
+    t0 = time.perf_counter()
+    write_text(args.out_summary, summary_page(Path(args.summary).read_text()))
+    write_text(args.out_provenance, provenance_page(_spec(args.config), args.metrics))
+    _log(f"report pages: summary and provenance of {len(args.metrics)} metrics files -> {args.out_summary}, "
+         f"{args.out_provenance}, {time.perf_counter() - t0:.1f} s")
 
 
 def cmd_theory(args) -> None:
     from . import figures
     from .theory import run_checks
 
+    t0 = time.perf_counter()
     checks = run_checks(seed=args.seed, n=args.n)
     Path(args.checks).parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(args.checks).with_name(f".{Path(args.checks).name}.tmp")
     checks.to_csv(tmp, index=False)
     tmp.replace(args.checks)
     figures.theory(args.out, seed=args.seed, n=args.n)
-    _log(f"theory: {int(checks['passed'].sum())}/{len(checks)} checks pass -> {args.checks}, {args.out}")
+    _log(f"theory: {int(checks['passed'].sum())}/{len(checks)} checks pass -> {args.checks}, {args.out}, "
+         f"{time.perf_counter() - t0:.1f} s")
 
 
 def cmd_claims(args) -> None:
     from .stats import claims_markdown, evaluate_claims
 
+    t0 = time.perf_counter()
     claims = _spec(args.spec)
     checks = pd.read_csv(args.theory_checks) if args.theory_checks else None
     result = evaluate_claims(pd.read_csv(args.metrics), claims, checks)
@@ -217,7 +236,7 @@ def cmd_claims(args) -> None:
         tmp.write_text(text)
         tmp.replace(out)
     verdicts = result.drop_duplicates("claim").set_index("claim")["claim_verdict"]
-    _log("claims: " + ", ".join(f"{c} {v}" for c, v in verdicts.items()) + f" -> {args.out_csv}, {args.out_md}")
+    _log("claims: " + ", ".join(f"{c} {v}" for c, v in verdicts.items()) + f" -> {args.out_csv}, {args.out_md}, {time.perf_counter() - t0:.1f} s")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -228,7 +247,7 @@ def build_parser() -> argparse.ArgumentParser:
     def add(name, func, help_):
         p = sub.add_parser(name, help=help_, description=help_)
         p.set_defaults(func=func)
-        p.add_argument("--spec", required=name not in ("summarise", "figure", "theory"), help="resolved job spec: JSON or @file")
+        p.add_argument("--spec", required=name not in ("summarise", "figure", "theory", "report"), help="resolved job spec: JSON or @file")
         return p
 
     p = add("synthesize", cmd_synthesize, "draw a task's train or test paths into a NetCDF file")
@@ -280,6 +299,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--theory-checks", help="theory checks CSV, for claims of kind theory")
     p.add_argument("--out-csv", required=True)
     p.add_argument("--out-md", required=True)
+
+    p = add("report", cmd_report, "write the report's HTML pages: summary table and provenance")
+    p.add_argument("--summary", required=True, help="summary.md from summarise")
+    p.add_argument("--metrics", nargs="+", required=True, help="metrics files (their provenance is listed)")
+    p.add_argument("--config", required=True, help="resolved config: JSON or @file")
+    p.add_argument("--out-summary", required=True)
+    p.add_argument("--out-provenance", required=True)
     return parser
 
 

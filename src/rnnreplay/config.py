@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import copy
 import hashlib
+import math
+import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -126,3 +128,99 @@ def job_spec(config: dict, task: str, variant: str, seed: int) -> dict:
         "metrics": copy.deepcopy(config["metrics"]),
         "device": config.get("device", "cpu"),
     }
+
+
+# ---------------------------------------------------------------------------------------------
+# Checking a config: every problem as one line naming its key path, before any job starts.
+
+
+def _where(path) -> str:
+    return ".".join(str(p) for p in path) or "(top level)"
+
+
+def _short(text: str, limit: int = 160) -> str:
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def _schema_errors(config: dict, schema: dict) -> list[str]:
+    """One line per JSON-schema violation, ``key.path: what is wrong``. An ``anyOf`` failure (a
+    variant is a cell mapping or null) is reported through its mapping branch's own errors."""
+    import jsonschema
+
+    validator = jsonschema.Draft202012Validator(schema)
+    lines = []
+    stack = list(validator.iter_errors(config))
+    while stack:
+        err = stack.pop()
+        branch = [e for e in err.context or () if e.relative_schema_path[0] == 0]
+        if err.validator == "anyOf" and branch and isinstance(err.instance, dict):
+            stack.extend(branch)
+            continue
+        types = [str(e.validator_value) for e in err.context or () if e.validator == "type"]
+        if err.validator == "anyOf" and types:  # e.g. "0 is not of type 'object' or 'null'"
+            lines.append(f"{_where(err.absolute_path)}: {_short(repr(err.instance))} is not of type "
+                         + " or ".join(f"'{t}'" for t in types))
+            continue
+        lines.append(f"{_where(err.absolute_path)}: {_short(err.message)}")
+    return sorted(set(lines))
+
+
+def _reference_errors(config: dict) -> list[str]:
+    """Problems a schema cannot see: names that refer to other entries, task parameters, knobs."""
+    from .tasks import make_task
+
+    errors = []
+    variants, seeds = config["variants"], config["seeds"]
+    for name, spec in variants.items():
+        source = (spec or {}).get("model_from")
+        if source is not None and (source not in variants or "model_from" in (variants[source] or {})):
+            errors.append(f"variants.{name}.model_from: {source!r} is not a trained variant "
+                          f"(one of {sorted(trained_variants(config))})")
+    for name in config.get("figures", {}).get("momentum_sweep", {}) or {}:
+        if name not in variants:
+            errors.append(f"figures.momentum_sweep.{name}: unknown variant (config lists {sorted(variants)})")
+    examples_seed = config.get("figures", {}).get("examples_seed")
+    if examples_seed is not None and examples_seed not in seeds:
+        errors.append(f"figures.examples_seed: {examples_seed} is not one of seeds {seeds}")
+    for task, entry in config["tasks"].items():
+        try:
+            make_task(entry["kind"], **(entry.get("params") or {}))
+        except (TypeError, ValueError) as exc:
+            errors.append(f"tasks.{task}.params: {_short(str(exc))}")
+    if errors:  # knob checks below assume the names resolve
+        return errors
+    for task in config["tasks"]:
+        for variant in variants:
+            try:
+                split_knobs(cell_knobs(config, task, variant))
+            except (TypeError, ValueError) as exc:
+                errors.append(f"variants.{variant} (task {task}): {_short(str(exc))}")
+    return errors
+
+
+def _nonfinite_errors(value, path=()) -> list[str]:
+    """NaN and infinities (YAML ``.nan``, ``.inf``) slip past range checks; reject them anywhere."""
+    if isinstance(value, dict):
+        return [e for k, v in value.items() for e in _nonfinite_errors(v, (*path, k))]
+    if isinstance(value, list):
+        return [e for i, v in enumerate(value) for e in _nonfinite_errors(v, (*path, i))]
+    if isinstance(value, float) and not math.isfinite(value):
+        return [f"{_where(path)}: must be a finite number, got {value}"]
+    return []
+
+
+def config_errors(config, schema_path: str | Path) -> list[str]:
+    """Every problem with ``config`` as one-line messages naming the key path; [] when valid."""
+    if not isinstance(config, dict):
+        return [f"(top level): expected a mapping, got {type(config).__name__}"]
+    errors = sorted(set(_schema_errors(config, load_yaml(schema_path)) + _nonfinite_errors(config)))
+    return errors or _reference_errors(config)
+
+
+def exit_if_invalid(config, schema_path: str | Path, source: str = "config") -> None:
+    """Stop with exit status 1 and a readable list of problems (no traceback) if ``config`` is
+    invalid; called from the workflow before any job is planned."""
+    errors = config_errors(config, schema_path)
+    if errors:
+        lines = "\n".join(f"  - {e}" for e in errors)
+        sys.exit(f"rnnreplay: invalid {source} ({len(errors)} problem{'s' * (len(errors) > 1)}):\n{lines}")

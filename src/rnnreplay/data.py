@@ -25,7 +25,7 @@ def synthesize(task_spec: dict, split: str, seed: int | None, stream_seed: int) 
         stream_seed: the generator's seed (derived, see :func:`rnnreplay.config.derive_seed`).
 
     Returns:
-        Dataset with ``position`` (trajectory, time, space).
+        Dataset with ``position`` (trajectory, step, space).
     """
     task = task_from_spec(task_spec)
     data = task_spec["data"]
@@ -43,16 +43,17 @@ def paths_dataset(task: Task, position: np.ndarray, title: str, spec: dict, seed
     ds = xr.Dataset(
         {
             "position": (
-                ("trajectory", "time", "space"),
+                ("trajectory", "step", "space"),
                 position.astype(np.float32),
                 {"units": task.length_unit, "long_name": "latent position s_t"},
             )
         },
         coords={
             "trajectory": ("trajectory", np.arange(position.shape[0]), {"long_name": "trajectory index", "units": "1"}),
-            "time": ("time", np.arange(position.shape[1]), {"long_name": "time step", "units": "1"}),
-            "space": ("space", ["x", "y", "z"][: position.shape[2]] if position.shape[2] <= 3
-                      else [f"d{i}" for i in range(position.shape[2])], {"long_name": "spatial axis"}),
+            "step": ("step", np.arange(position.shape[1]), {"long_name": "time step (0 = start)", "units": "1"}),
+            # names as a CF label (auxiliary coordinate): CF coordinate variables must be numeric
+            "space_name": ("space", ["x", "y", "z"][: position.shape[2]] if position.shape[2] <= 3
+                           else [f"d{i}" for i in range(position.shape[2])], {"long_name": "spatial axis"}),
         },
         attrs=provenance(title, spec, seed),
     )

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import matplotlib
@@ -13,6 +12,7 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 import seaborn as sns  # noqa: E402
 
+from .io import atomic_target  # noqa: E402
 from .tasks import Task  # noqa: E402
 
 sns.set_theme(context="paper", style="whitegrid")
@@ -24,11 +24,12 @@ def save(fig, path: str | Path) -> None:
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     targets = [path] + ([path.with_suffix(".pdf")] if path.suffix == ".png" else [])
-    for target in targets:
-        tmp = target.with_name(f".{target.name}.tmp{target.suffix}")
-        fig.savefig(tmp, dpi=150, bbox_inches="tight")
-        os.replace(tmp, target)
-    plt.close(fig)
+    try:
+        for target in targets:
+            with atomic_target(target) as tmp:
+                fig.savefig(tmp, dpi=150, bbox_inches="tight")
+    finally:
+        plt.close(fig)
 
 
 def _draw_outline(ax, task: Task):

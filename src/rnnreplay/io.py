@@ -7,6 +7,7 @@ resolved spec as JSON).
 
 from __future__ import annotations
 
+import contextlib
 import datetime as _dt
 import functools
 import json
@@ -59,11 +60,38 @@ def provenance(title: str, spec: dict, seed: int | None) -> dict:
     return attrs
 
 
-def _atomic_path(path: Path):
+def _reason(exc: Exception, limit: int = 200) -> str:
+    """The first line of an exception's message (library errors can run to many lines)."""
+    lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
+    text = f"{type(exc).__name__}: {lines[0] if lines else ''}"
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+@contextlib.contextmanager
+def atomic_target(path: str | Path):
+    """Yield a fresh temporary path beside ``path`` to write to; when the block succeeds, rename
+    it onto ``path`` (atomic on one file system), else delete it. A killed writer leaves at most a
+    hidden ``.NAME.*.tmpSUFFIX`` file, never a file at ``path``. The file gets the usual
+    permissions (0666 less the umask), not mkstemp's private 0600, so collaborators can read it."""
+    path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=f".tmp{path.suffix}", dir=path.parent)
     os.close(fd)
-    return Path(tmp)
+    tmp = Path(tmp)
+    try:
+        yield tmp
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp, 0o666 & ~umask)
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def write_text(path: str | Path, text: str) -> None:
+    """Write a text output (CSV, Markdown) atomically."""
+    with atomic_target(path) as tmp:
+        tmp.write_text(text)
 
 
 def write_dataset(ds: xr.Dataset, path: str | Path) -> None:
@@ -82,12 +110,13 @@ def write_dataset(ds: xr.Dataset, path: str | Path) -> None:
         if np.issubdtype(var.dtype, np.floating):
             enc["dtype"] = "float32"
         encoding[name] = enc
-    tmp = _atomic_path(path)
-    try:
+    for name, var in {**ds.data_vars, **ds.coords}.items():  # CF 1.8 (section 2.2) has no int64
+        if var.dtype == np.int64:
+            if var.size and not np.iinfo(np.int32).min <= var.values.min() <= var.values.max() <= np.iinfo(np.int32).max:
+                raise ValueError(f"{path}: variable {name!r} does not fit in int32")
+            encoding.setdefault(name, {})["dtype"] = "int32"
+    with atomic_target(path) as tmp:
         ds.to_netcdf(tmp, engine="netcdf4", encoding=encoding)
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
 
 
 def read_dataset(path: str | Path, required: tuple[str, ...] = ()) -> xr.Dataset:
@@ -100,7 +129,7 @@ def read_dataset(path: str | Path, required: tuple[str, ...] = ()) -> xr.Dataset
         with xr.open_dataset(path, engine="netcdf4") as ds:
             ds = ds.load()
     except Exception as exc:  # netCDF4 raises OSError/RuntimeError/ValueError for bad files
-        raise ValueError(f"{path}: not a readable NetCDF file ({exc})") from exc
+        raise ValueError(f"{path}: not a readable NetCDF file ({_reason(exc)})") from exc
     missing = [v for v in required if v not in ds.variables]
     if missing:
         raise ValueError(f"{path}: missing variables {missing}; is this the right kind of file?")
@@ -117,14 +146,10 @@ def save_model(path: str | Path, model: torch.nn.Module, spec: dict) -> None:
     import torch  # here, not at the top: the data and metrics stages need no torch
 
     path = Path(path)
-    tmp = _atomic_path(path)
-    try:
-        state = {k: v.detach().cpu() for k, v in model.state_dict().items()}
+    state = {k: v.detach().cpu() for k, v in model.state_dict().items()}
+    with atomic_target(path) as tmp:
         torch.save({"state_dict": state, "spec_json": json.dumps(spec, sort_keys=True),
                     "source": f"rnnreplay {__version__} (git {git_commit()})"}, tmp)
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
 
 
 def load_model_file(path: str | Path) -> tuple[dict, dict]:
@@ -138,4 +163,4 @@ def load_model_file(path: str | Path) -> tuple[dict, dict]:
         blob = torch.load(path, map_location="cpu", weights_only=True)
         return blob["state_dict"], json.loads(blob["spec_json"])
     except Exception as exc:
-        raise ValueError(f"{path}: not a rnnreplay model file ({exc})") from exc
+        raise ValueError(f"{path}: not a rnnreplay model file ({_reason(exc)})") from exc

@@ -108,6 +108,7 @@ class NoisyRNN(nn.Module):
         noise_multiplier: float = 1.0,
         generator: torch.Generator | None = None,
         return_hidden: bool = False,
+        progress=range,
     ):
         """Run the cell over a sequence.
 
@@ -118,6 +119,8 @@ class NoisyRNN(nn.Module):
             noise_multiplier: factor on the noise std (sqrt(2) in replay, 0 to switch it off).
             generator: torch generator for the noise (reproducible runs).
             return_hidden: also return the hidden states.
+            progress: called with the number of steps, returns the steps to iterate (``range``;
+                :func:`rnnreplay.progress.steps` shows a bar or log lines).
 
         Returns:
             outputs (B, T, C) readouts o_0..o_{T-1}, and hidden (B, T, N) r_1..r_T if asked.
@@ -140,7 +143,7 @@ class NoisyRNN(nn.Module):
         if torch.is_grad_enabled() and any(x.requires_grad for x in (r, drive, weight)):
             hidden_tbn = _CellSequence.apply(r, drive, weight, knobs, noise)
         else:
-            hidden_tbn, _ = _run_cell(r, drive, weight, knobs, noise, keep_pre=False)
+            hidden_tbn, _ = _run_cell(r, drive, weight, knobs, noise, keep_pre=False, steps_iter=progress(steps))
         outputs = self.readout(hidden_tbn).transpose(0, 1)  # (B, T, C): one product over time
         hidden = hidden_tbn.transpose(0, 1)  # (B, T, N) view of the time-major buffer
         return (outputs, hidden) if return_hidden else outputs
@@ -222,9 +225,10 @@ def _activation_grad(grad: torch.Tensor, pre: torch.Tensor, activation: str, out
     return out.copy_(torch.ops.aten.leaky_relu_backward(grad, pre, 0.01, False))  # default slope 0.01
 
 
-def _run_cell(r0, drive, weight, k: _Knobs, noise: _NoiseStream, keep_pre: bool):
+def _run_cell(r0, drive, weight, k: _Knobs, noise: _NoiseStream, keep_pre: bool, steps_iter=None):
     """Forward recurrence. r0 (B, N), drive (T, B, N) (any strides), weight (N, N).
 
+    ``steps_iter`` iterates over 0..T-1 (default ``range(T)``; a progress iterator in replay).
     Returns hidden (T, B, N) = r_1..r_T and, if ``keep_pre``, pre (T, B, N) for the backward.
     """
     steps, batch, n = drive.shape
@@ -239,7 +243,7 @@ def _run_cell(r0, drive, weight, k: _Knobs, noise: _NoiseStream, keep_pre: bool)
     tmp = r0.new_empty((batch, n)) if adapting else None
     w_t = weight.T
     r = r0
-    for t in range(steps):
+    for t in steps_iter if steps_iter is not None else range(steps):
         pre = pres[t] if keep_pre else pre_buf
         torch.mm(r, w_t, out=pre)  # pre_t = W_rec r_t + W_in u_t + b - a_t
         pre.add_(drive[t])

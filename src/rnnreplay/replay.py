@@ -6,6 +6,7 @@ import numpy as np
 import torch
 import xarray as xr
 
+from . import progress
 from .config import derive_seed
 from .model import CellParams, NoisyRNN
 from .tasks import Task
@@ -26,6 +27,7 @@ def sample_replay(
     replay_cfg: dict,
     seed_parts: tuple,
     device: torch.device = torch.device("cpu"),
+    log=None,
 ) -> dict:
     """Run the network without input from encoded start states.
 
@@ -37,6 +39,8 @@ def sample_replay(
             variance [KR24]) and ``hidden_every`` (store every k-th hidden state; 0 = none).
         seed_parts: (task, seed) from which the noise seed derives (shared by all variants).
         device: where to run.
+        log: called with about ten plain progress lines when stderr is not a terminal (a tqdm
+            bar is drawn when it is).
 
     Returns:
         dict with ``position`` (B, T, D) decoded positions, ``readout`` (B, T, C),
@@ -50,7 +54,8 @@ def sample_replay(
     model = model.to(device)
     with torch.inference_mode():
         readout, hidden = model(
-            inputs, start_code, noise_multiplier=replay_cfg["noise_multiplier"], generator=gen, return_hidden=True
+            inputs, start_code, noise_multiplier=replay_cfg["noise_multiplier"], generator=gen, return_hidden=True,
+            progress=lambda n: progress.steps(n, "replay", log),
         )
     readout = readout.cpu().numpy()
     every = int(replay_cfg.get("hidden_every", 0))
@@ -65,32 +70,32 @@ def sample_replay(
 
 
 def replay_dataset(result: dict, task: Task, attrs: dict) -> xr.Dataset:
-    """The replay result as a CF-style dataset (dims trajectory, time, space, unit, code).
+    """The replay result as a CF-style dataset (dims trajectory, step, space, unit, code).
 
     Positions are stored every step; hidden states and (for tasks whose code is not the position)
-    the readout only every ``replay.hidden_every`` steps, on the ``hidden_time`` axis, which keeps
+    the readout only every ``replay.hidden_every`` steps, on the ``hidden_step`` axis, which keeps
     replay files small (<= 50 MB at 200 x 1000 steps and 512 units with hidden_every 10)."""
     n, steps, d = result["position"].shape
     pos_units = task.length_unit
     data = {
-        "position": (("trajectory", "time", "space"), result["position"],
+        "position": (("trajectory", "step", "space"), result["position"],
                      {"units": pos_units, "long_name": "decoded replay position"}),
         "start_position": (("trajectory", "space"), result["start"],
                            {"units": pos_units, "long_name": "position whose code seeded the replay"}),
     }
     if (task.code_dim != task.space_dim or task.encode is not Task.encode) and result["hidden"] is not None:
         # Subsampled like the hidden states: every step of a 512-cell code is ~400 MB per file.
-        data["readout"] = (("trajectory", "hidden_time", "code"), result["readout"][:, result["hidden_steps"] - 1],
+        data["readout"] = (("trajectory", "hidden_step", "code"), result["readout"][:, result["hidden_steps"] - 1],
                            {"units": "1", "long_name": "network readout (target code space), subsampled in time"})
     coords = {
         "trajectory": ("trajectory", np.arange(n), {"units": "1", "long_name": "replay trajectory index"}),
-        "time": ("time", np.arange(1, steps + 1), {"units": "1", "long_name": "replay step"}),
-        "space": ("space", ["x", "y", "z"][:d], {"long_name": "spatial axis"}),
+        "step": ("step", np.arange(1, steps + 1), {"units": "1", "long_name": "replay step"}),
+        "space_name": ("space", ["x", "y", "z"][:d], {"long_name": "spatial axis"}),  # a CF label
     }
     if result["hidden"] is not None:
-        data["hidden"] = (("trajectory", "hidden_time", "unit"), result["hidden"],
+        data["hidden"] = (("trajectory", "hidden_step", "unit"), result["hidden"],
                           {"units": "1", "long_name": "hidden state r_t (subsampled in time)"})
-        coords["hidden_time"] = ("hidden_time", result["hidden_steps"],
+        coords["hidden_step"] = ("hidden_step", result["hidden_steps"],
                                  {"units": "1", "long_name": "replay step of stored hidden state"})
         coords["unit"] = ("unit", np.arange(result["hidden"].shape[-1]), {"units": "1", "long_name": "hidden unit"})
     return xr.Dataset(data, coords=coords, attrs=attrs)

@@ -87,7 +87,8 @@ def train(
         outputs = model(inputs, start_code, adaptation=adaptation, momentum=momentum, generator=noise_gen)
         loss = torch.mean((outputs - targets) ** 2)
         if not torch.isfinite(loss):
-            raise FloatingPointError(f"training loss became {loss.item()} at step {step}; no output written")
+            raise FloatingPointError(f"training loss became {loss.item()} at step {step + 1} of {steps}; "
+                                     "no output written")
         optimiser.zero_grad(set_to_none=True)
         loss.backward()
         if clip:

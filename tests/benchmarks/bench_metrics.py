@@ -44,7 +44,7 @@ def cli_job(task, result, true_paths, folder: Path) -> tuple[float, float]:
     attrs = provenance("bench", spec, 0)
     write_dataset(replay_dataset(result, task, attrs), folder / "replay.nc")
     space = {"units": "1", "long_name": "position"}
-    write_dataset(xr.Dataset({"position": (("trajectory", "time", "space"), true_paths, space)}, attrs=attrs),
+    write_dataset(xr.Dataset({"position": (("trajectory", "step", "space"), true_paths, space)}, attrs=attrs),
                   folder / "test.nc")
     loss = {"units": "1", "long_name": "loss"}
     write_dataset(xr.Dataset({"loss": ("step", np.linspace(1, 0.1, 600), loss)}, attrs=attrs), folder / "loss.nc")

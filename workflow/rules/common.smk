@@ -4,10 +4,16 @@ import re
 import sys
 from pathlib import Path
 
+from snakemake.utils import validate
+
 SRC = str(Path(workflow.basedir) / "src")
 if SRC not in sys.path:
     sys.path.insert(0, SRC)
 from rnnreplay import config as rc  # noqa: E402
+
+SCHEMA = str(Path(workflow.basedir) / "workflow" / "schemas" / "config.schema.yaml")
+rc.exit_if_invalid(config, SCHEMA)  # readable one-line errors and exit 1, no traceback, no job
+validate(config, SCHEMA)  # passes now; fills in the schema's defaults
 
 TASKS = list(config["tasks"])
 VARIANTS = list(config["variants"])
@@ -17,12 +23,6 @@ THREADS = int(config.get("threads_per_job", 1))
 # The CLI of the package in src/, so a rule runs this checkout's code in any environment.
 CLI = f"PYTHONPATH={SRC}${{PYTHONPATH:+:$PYTHONPATH}} python -m rnnreplay"
 CONDA_ENV = "../../envs/rnnreplay.yaml"
-
-for _v in VARIANTS:  # cross-references the schema cannot check
-    rc.trained_variant(config, _v)
-for _v in config.get("figures", {}).get("momentum_sweep", {}):
-    if _v not in config["variants"]:
-        raise ValueError(f"figures.momentum_sweep names unknown variant {_v!r}")
 
 
 def _alternatives(names):
@@ -69,6 +69,9 @@ def train_runtime(wildcards, attempt):
     return max(10, int(work / 2e8 / 60 * 3)) * attempt
 
 
+REPORT_PAGES = ["results/report/summary.html", "results/report/provenance.html"]
+
+
 def figure_targets():
     targets = [f"results/figures/examples_{t}.png" for t in TASKS]
     targets += [f"results/figures/metrics_{t}.png" for t in TASKS]
@@ -87,4 +90,4 @@ def unit_targets():
 
 
 def all_targets():
-    return figure_targets() + ["results/tables/summary.md"] + unit_targets()
+    return figure_targets() + ["results/tables/summary.md"] + REPORT_PAGES + unit_targets()

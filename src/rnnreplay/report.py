@@ -1,0 +1,81 @@
+"""Pages for ``snakemake --report``: the summary table and the provenance of a run, as small
+self-contained HTML files (the report shows HTML inline; CSV only as a download)."""
+
+from __future__ import annotations
+
+import datetime as _dt
+import html
+import importlib.metadata
+import platform
+import sys
+
+import yaml
+
+from . import __version__
+from .io import git_commit, read_dataset
+
+STYLE = ("<style>body{font-family:sans-serif;font-size:13px;margin:1em}table{border-collapse:collapse}"
+         "td,th{border:1px solid #ccc;padding:3px 6px;text-align:right;white-space:nowrap}th{background:#f0f0f0}"
+         "td:nth-child(-n+2){text-align:left}pre{background:#f7f7f7;padding:.5em;overflow:auto}</style>")
+PACKAGES = ("torch", "numpy", "xarray", "netCDF4", "pandas", "scipy", "POT", "matplotlib", "snakemake")
+
+
+def _page(title: str, body: str) -> str:
+    return (f"<!DOCTYPE html><html><head><meta charset='utf-8'><title>{html.escape(title)}</title>{STYLE}"
+            f"</head><body><h2>{html.escape(title)}</h2>{body}</body></html>\n")
+
+
+def markdown_table_html(markdown: str) -> str:
+    """A pipe table as written by :func:`rnnreplay.stats.markdown_table` -> an HTML table."""
+    rows = [[c.strip() for c in line.strip().strip("|").split("|")]
+            for line in markdown.splitlines() if line.strip().startswith("|")]
+    rows = [r for r in rows if not all(set(c) <= set("-: ") for c in r)]  # drop the |---| rule
+    if not rows:
+        return "<p>(empty table)</p>"
+    head = "".join(f"<th>{html.escape(c)}</th>" for c in rows[0])
+    body = "".join("<tr>" + "".join(f"<td>{html.escape(c)}</td>" for c in r) + "</tr>" for r in rows[1:])
+    return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+
+
+def summary_page(markdown: str) -> str:
+    """The summary table: mean ± half-width of the 95% CI (Student t) over seeds."""
+    note = ("<p>Mean ± half-width of the 95% confidence interval (Student t) over seeds, per task and "
+            "variant. Units: positions in task units, times in steps. Full numbers: "
+            "<code>results/tables/summary.csv</code>; per seed: <code>results/tables/metrics.csv</code>.</p>")
+    return _page("Replay metrics by task and variant", note + markdown_table_html(markdown))
+
+
+def _versions() -> dict[str, str]:
+    versions = {"python": platform.python_version(), "rnnreplay": __version__}
+    for name in PACKAGES:
+        try:
+            versions[name] = importlib.metadata.version(name)
+        except importlib.metadata.PackageNotFoundError:
+            versions[name] = "not installed"
+    return versions
+
+
+def provenance_page(config: dict, metrics_files: list[str]) -> str:
+    """What made these results: code version and commit (as recorded in each metrics file, so a
+    run mixing commits shows it), package versions, machine, and the resolved config."""
+    sources: dict[str, int] = {}
+    for path in metrics_files:
+        source = read_dataset(path).attrs.get("source", "unknown")
+        sources[source] = sources.get(source, 0) + 1
+    rows = "".join(f"<tr><td>{html.escape(s)}</td><td>{n}</td></tr>" for s, n in sorted(sources.items()))
+    mixed = ("<p><b>Warning: the results come from more than one code version.</b></p>"
+             if len(sources) > 1 else "")
+    versions = "".join(f"<tr><td>{html.escape(k)}</td><td>{html.escape(v)}</td></tr>" for k, v in _versions().items())
+    now = _dt.datetime.now(_dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    body = (
+        f"<p>Page written {now} by rnnreplay {__version__} (git {html.escape(git_commit())}) on "
+        f"{html.escape(platform.platform())}, Python {html.escape(sys.version.split()[0])}.</p>"
+        f"<h3>Code that produced the results</h3>{mixed}<table><tr><th>source (metrics files)</th>"
+        f"<th>files</th></tr>{rows}</table>"
+        f"<h3>Packages</h3><table><tr><th>package</th><th>version</th></tr>{versions}</table>"
+        f"<h3>Configuration (resolved, with schema defaults)</h3>"
+        f"<pre>{html.escape(yaml.safe_dump(config, sort_keys=False))}</pre>"
+        "<p>Every NetCDF output also carries its own job's spec (<code>config_json</code>), seed, "
+        "<code>source</code> and <code>history</code> attributes.</p>"
+    )
+    return _page("Provenance", body)

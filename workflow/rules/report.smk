@@ -1,0 +1,22 @@
+# Report pages: the summary table and the provenance as HTML, shown by `snakemake --report`.
+
+
+rule report_pages:
+    input:
+        summary="results/tables/summary.md",
+        metrics=expand("results/metrics/{task}/{variant}/seed{seed}.nc", task=TASKS, variant=VARIANTS, seed=SEEDS),
+    output:
+        summary=report("results/report/summary.html", caption="../report/summary.rst", category="Tables"),
+        provenance=report("results/report/provenance.html", caption="../report/provenance.rst", category="Provenance"),
+    params:
+        cli=CLI,
+        config=json.dumps(config),
+    log:
+        "results/logs/report_pages.log",
+    benchmark:
+        "results/benchmarks/report_pages.tsv"
+    conda:
+        CONDA_ENV
+    shell:
+        "{params.cli} report --summary {input.summary} --metrics {input.metrics} --config {params.config:q} "
+        "--out-summary {output.summary} --out-provenance {output.provenance} 2> {log}"
