@@ -140,6 +140,8 @@ def save_checkpoint(path: str | Path, state: dict) -> None:
     ``state`` holds tensors, plain numbers, strings and lists/dicts of them (what
     ``torch.load(weights_only=True)`` accepts); see :func:`rnnreplay.train.train`.
     """
+    import torch  # local: importing io stays cheap for stages that need no torch
+
     path = Path(path)
     tmp = _atomic_path(path)
     try:
@@ -152,6 +154,8 @@ def save_checkpoint(path: str | Path, state: dict) -> None:
 def load_checkpoint(path: str | Path) -> dict | None:
     """A checkpoint written by :func:`save_checkpoint`, or None if absent or unreadable (an
     unreadable one cannot be resumed from, so training starts afresh and overwrites it)."""
+    import torch
+
     path = Path(path)
     if not path.exists():
         return None
