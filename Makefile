@@ -7,14 +7,14 @@ TORCH ?= torch==2.13.0
 PY := $(VENV)/bin/python
 export PATH := $(abspath $(VENV))/bin:$(PATH)
 
-.PHONY: install reproduce test dry-run lint report bench clean
+.PHONY: install reproduce test test-cluster dry-run lint report bench clean
 
 install: $(VENV)/.installed
 
 $(VENV)/.installed: pyproject.toml
 	test -x $(PY) || python3 -m venv $(VENV)
 	$(PY) -c "import torch" 2>/dev/null || $(PY) -m pip install --quiet "$(TORCH)"
-	$(PY) -m pip install --quiet -e ".[dev]"
+	$(PY) -m pip install --quiet -e ".[dev,slurm]"
 	touch $@
 
 reproduce: install
@@ -22,6 +22,10 @@ reproduce: install
 
 test: install
 	$(PY) -m pytest
+
+# A real single-node SLURM on localhost (root, Debian: installs packages, starts daemons, stops them).
+test-cluster: install
+	RNNREPLAY_CLUSTER_TEST=1 $(PY) -m pytest -v -s tests/test_cluster.py
 
 dry-run: install
 	snakemake -n --cores $(CORES)
@@ -40,4 +44,4 @@ bench: install
 
 clean:
 	rm -rf results/data results/models results/replay results/metrics results/tables results/figures \
-	       results/logs results/benchmarks
+	       results/logs results/benchmarks results/checkpoints

@@ -53,6 +53,8 @@ def cmd_synthesize(args) -> None:
 
 
 def cmd_train(args) -> None:
+    import torch
+
     from .data import task_from_spec
     from .io import read_dataset, save_model, write_dataset, provenance
     from .model import CellParams
@@ -63,13 +65,18 @@ def cmd_train(args) -> None:
     t0 = time.perf_counter()
     task = task_from_spec(spec["task"])
     pool = read_dataset(args.train_paths, required=("position",))["position"].values
+    device = select_device(spec["device"])
+    _log(f"train: device {device}, torch threads {torch.get_num_threads()}")
     model, loss = train(
         task, pool, CellParams(**spec["train_cell"]), spec["train_mechanisms"], spec["train"],
-        seed_parts=(spec["task"]["task"], spec["seed"]), device=select_device(spec["device"]), log=_log,
+        seed_parts=(spec["task"]["task"], spec["seed"]), device=device, log=_log,
+        checkpoint=args.checkpoint, identity=spec["task"],
     )
     loss.attrs = provenance(f"training loss {spec['task']['task']}/{spec['trained_variant']}", spec, spec["seed"])
     write_dataset(loss, args.out_loss)
     save_model(args.out_model, model, spec)
+    if args.checkpoint:  # the outputs are complete: a rerun must start afresh
+        Path(args.checkpoint).unlink(missing_ok=True)
     _log(f"train {spec['task']['task']}/{spec['trained_variant']} seed {spec['seed']}: final loss "
          f"{final_loss(loss):.5g}, {time.perf_counter() - t0:.1f} s")
 
@@ -259,7 +266,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--train-paths", required=True)
     p.add_argument("--out-model", required=True)
     p.add_argument("--out-loss", required=True)
-    p.add_argument("--threads", type=int, default=None)
+    p.add_argument("--threads", type=int, default=None, help="torch CPU threads (the job's threads)")
+    p.add_argument("--checkpoint", help="resumable checkpoint file, written every train.checkpoint_every "
+                                        "steps and removed once the outputs are written")
 
     p = add("replay", cmd_replay, "sample replay from a trained model; writes a NetCDF file")
     p.add_argument("--model", required=True)

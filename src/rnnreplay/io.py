@@ -164,3 +164,29 @@ def load_model_file(path: str | Path) -> tuple[dict, dict]:
         return blob["state_dict"], json.loads(blob["spec_json"])
     except Exception as exc:
         raise ValueError(f"{path}: not a rnnreplay model file ({_reason(exc)})") from exc
+
+
+def save_checkpoint(path: str | Path, state: dict) -> None:
+    """Write a training checkpoint atomically (temporary name, then rename).
+
+    ``state`` holds tensors, plain numbers, strings and lists/dicts of them (what
+    ``torch.load(weights_only=True)`` accepts); see :func:`rnnreplay.train.train`.
+    """
+    import torch  # local: importing io stays cheap for stages that need no torch
+
+    with atomic_target(path) as tmp:
+        torch.save(state, tmp)
+
+
+def load_checkpoint(path: str | Path) -> dict | None:
+    """A checkpoint written by :func:`save_checkpoint`, or None if absent or unreadable (an
+    unreadable one cannot be resumed from, so training starts afresh and overwrites it)."""
+    import torch
+
+    path = Path(path)
+    if not path.exists():
+        return None
+    try:
+        return torch.load(path, map_location="cpu", weights_only=True)
+    except Exception:
+        return None

@@ -1,5 +1,6 @@
 # Helpers only: spec resolution, target lists, resources. No science here.
 import json
+import math
 import re
 import sys
 from pathlib import Path
@@ -56,17 +57,36 @@ def loss_of(wildcards):
     return f"results/models/{wildcards.task}/{source}/seed{wildcards.seed}_loss.nc"
 
 
+# Resource estimates for cluster jobs (SLURM), from the config's sizes. Calibration: one Adam step
+# at paper shapes (N=512, B=200, T=100) took 13.7 s on one thread of a loaded 2-core VM (torch
+# 2.13 CPU), i.e. ~4e8 cell-units/s (a cell-unit = one of B*T*N^2), with a peak RSS of 0.83 GB.
+CPU_RATE = 3e8  # cell-units per second per thread, on the slow side of that measurement
+GPU_RATE = 2e10  # assumed, not measured here (no GPU was available when this was written)
+
+
 def train_mem_mb(wildcards, attempt):
-    """Rough peak memory of a training job: parameters, activations kept for backprop, margin."""
+    """MB for a training job: 1 GB for Python, torch and Snakemake in the job, plus about 20
+    (B, T, N) float32 tensors kept for backprop; grows with each retry."""
     n, b, t = config["model"]["hidden"], config["train"]["batch"], config["data"]["steps"]
-    return int(1000 + 20 * b * t * n * 4 / 1e6 + 0) * attempt
+    return int(1000 + 20 * b * t * n * 4 / 1e6) * attempt
 
 
 def train_runtime(wildcards, attempt):
-    """Minutes for a training job, from a CPU rate of about 2e8 cell-units per second."""
+    """Minutes for a training job: steps * B * T * N^2 cell-units at CPU_RATE per thread (threads
+    scale as threads^0.75) or GPU_RATE, with a 1.5x margin; at least 10; grows with each retry."""
     n, b, t = config["model"]["hidden"], config["train"]["batch"], config["data"]["steps"]
     work = config["train"]["steps"] * b * t * n * n
-    return max(10, int(work / 2e8 / 60 * 3)) * attempt
+    rate = GPU_RATE if config.get("device") == "cuda" else CPU_RATE * THREADS**0.75
+    return max(10, math.ceil(1.5 * work / rate / 60)) * attempt
+
+
+def replay_runtime(wildcards, attempt):
+    """Minutes for a replay job: trajectories * steps * N^2 forward cell-units (a third of a
+    training unit's cost) at the training rate, with a 3x margin; at least 10."""
+    n = config["model"]["hidden"]
+    work = config["replay"]["trajectories"] * config["replay"]["steps"] * n * n / 3
+    rate = GPU_RATE if config.get("device") == "cuda" else CPU_RATE * THREADS**0.75
+    return max(10, math.ceil(3 * work / rate / 60)) * attempt
 
 
 REPORT_PAGES = ["results/report/summary.html", "results/report/provenance.html"]

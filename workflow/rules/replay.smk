@@ -13,6 +13,7 @@ rule replay:
     threads: THREADS
     resources:
         mem_mb=2000,
+        runtime=replay_runtime,
     log:
         "results/logs/replay/{task}/{variant}/seed{seed}.log",
     benchmark:

@@ -10,6 +10,8 @@ rule train:
     params:
         spec=job_spec,
         cli=CLI,
+        # Outside the declared outputs: Snakemake deletes those before it reruns a job.
+        checkpoint="results/checkpoints/{task}/{variant}/seed{seed}.ckpt",
     threads: THREADS
     resources:
         mem_mb=train_mem_mb,
@@ -23,4 +25,4 @@ rule train:
         CONDA_ENV
     shell:
         "{params.cli} train --spec {params.spec:q} --train-paths {input.paths} "
-        "--out-model {output.model} --out-loss {output.loss} --threads {threads} 2> {log}"
+        "--out-model {output.model} --out-loss {output.loss} --threads {threads} --checkpoint {params.checkpoint} 2> {log}"

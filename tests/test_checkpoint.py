@@ -1,0 +1,96 @@
+"""Resumable training: a run killed (SIGKILL) after a checkpoint resumes and ends with exactly the
+weights and loss curve of an uninterrupted run (CPU, same seed, one thread: bitwise equal)."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from rnnreplay.config import derive_seed, job_spec, load_yaml
+from rnnreplay.data import synthesize
+from rnnreplay.io import load_checkpoint, load_model_file, read_dataset, save_checkpoint, write_dataset
+
+ROOT = Path(__file__).resolve().parents[1]
+STEPS, EVERY = 300, 10  # long enough that a kill right after the first checkpoint lands mid-run
+
+
+@pytest.fixture(scope="module")
+def job(tmp_path_factory):
+    """A spec file and a training pool for one small (tmaze, leak_adapt_mom, seed 0) training run."""
+    work = tmp_path_factory.mktemp("ckpt")
+    cfg = load_yaml(ROOT / "tests" / "configs" / "tiny.yaml")
+    cfg["train"].update(steps=STEPS, checkpoint_every=EVERY, log_every=50)
+    spec = job_spec(cfg, "tmaze", "leak_adapt_mom", 0)
+    (work / "spec.json").write_text(json.dumps(spec))
+    write_dataset(synthesize(spec["task"], "train", 0, derive_seed("tmaze", 0, "train_paths")), work / "paths.nc")
+    return work
+
+
+def train_cmd(job: Path, name: str) -> list[str]:
+    return [sys.executable, "-m", "rnnreplay", "train", "--spec", f"@{job / 'spec.json'}",
+            "--train-paths", str(job / "paths.nc"), "--out-model", str(job / f"{name}.pt"),
+            "--out-loss", str(job / f"{name}_loss.nc"), "--threads", "1",
+            "--checkpoint", str(job / "ckpt" / f"{name}.ckpt")]
+
+
+def env() -> dict:
+    return dict(os.environ, PYTHONPATH=os.pathsep.join([str(ROOT / "src"), os.environ.get("PYTHONPATH", "")]))
+
+
+def run(cmd):
+    proc = subprocess.run(cmd, env=env(), capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stderr
+    return proc.stderr
+
+
+def outputs(job: Path, name: str):
+    state, _ = load_model_file(job / f"{name}.pt")
+    return state, read_dataset(job / f"{name}_loss.nc")["loss"].values
+
+
+def test_killed_run_resumes_to_identical_weights_and_losses(job):
+    run(train_cmd(job, "straight"))
+    ckpt = job / "ckpt" / "killed.ckpt"
+    proc = subprocess.Popen(train_cmd(job, "killed"), env=env(), stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 300
+    while not ckpt.exists() and proc.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.005)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    assert proc.returncode == -signal.SIGKILL, "the run ended before it could be killed mid-way"
+    assert not (job / "killed.pt").exists() and not (job / "killed_loss.nc").exists()
+    saved = load_checkpoint(ckpt)
+    assert saved is not None and 0 < saved["step"] < STEPS and saved["step"] % EVERY == 0
+
+    log = run(train_cmd(job, "killed"))
+    assert f"at step {saved['step']}/{STEPS}" in log
+    assert not ckpt.exists(), "the checkpoint is removed once the outputs are written"
+    (w_straight, l_straight), (w_resumed, l_resumed) = outputs(job, "straight"), outputs(job, "killed")
+    assert w_straight.keys() == w_resumed.keys()
+    for name in w_straight:  # bitwise, not to a tolerance
+        assert torch.equal(w_straight[name], w_resumed[name]), name
+    assert l_straight.shape == (STEPS,)
+    np.testing.assert_array_equal(l_straight, l_resumed)
+
+
+def test_checkpoint_of_another_run_is_ignored(job):
+    """A checkpoint whose key does not match this run's is not resumed from; the run starts afresh."""
+    other = json.loads((job / "spec.json").read_text())
+    other["train"]["steps"] = 2 * EVERY + 1
+    (job / "other.json").write_text(json.dumps(other))
+    cmd = train_cmd(job, "other")
+    cmd[cmd.index("--spec") + 1] = f"@{job / 'other.json'}"
+    save_checkpoint(job / "ckpt" / "other.ckpt", {"key": "another run", "step": EVERY})
+    log = run(cmd)
+    assert "ignoring checkpoint" in log and "resuming" not in log
+    assert outputs(job, "other")[1].shape == (2 * EVERY + 1,)
+    assert not (job / "ckpt" / "other.ckpt").exists()
