@@ -16,6 +16,7 @@ from .model import CellParams
 
 MECHANISM_KEYS = ("adaptation_in", "momentum_in")  # "both" (train + replay) or "replay" only
 VARIANT_META_KEYS = ("model_from", "description")
+REPLAY_KEYS = ("replay_noise_multiplier",)  # per-variant override of replay.noise_multiplier
 
 
 def load_yaml(path: str | Path) -> dict:
@@ -45,7 +46,20 @@ def trained_variant(config: dict, variant: str) -> str:
 
 def trained_variants(config: dict) -> list[str]:
     """Variants that need a training job of their own."""
-    return [v for v in config["variants"] if "model_from" not in config["variants"][v]]
+    return [v for v in config["variants"] if "model_from" not in (config["variants"][v] or {})]
+
+
+def task_variants(config: dict, task: str) -> list[str]:
+    """The variants run on ``task``: its ``variants`` list, or every variant when it has none."""
+    names = _task(config, task).get("variants") or list(config["variants"])
+    for name in names:
+        _variant(config, name)
+    return list(names)
+
+
+def task_trained_variants(config: dict, task: str) -> list[str]:
+    """The variants trained for ``task``: the trained models its variants replay."""
+    return list(dict.fromkeys(trained_variant(config, v) for v in task_variants(config, task)))
 
 
 def _variant(config: dict, variant: str) -> dict:
@@ -77,7 +91,7 @@ def split_knobs(knobs: dict) -> tuple[CellParams, dict]:
     for key, value in mechanisms.items():
         if value not in ("both", "replay"):
             raise ValueError(f"{key} must be 'both' or 'replay', got {value!r}")
-    params = CellParams(**{k: v for k, v in knobs.items() if k not in MECHANISM_KEYS})
+    params = CellParams(**{k: v for k, v in knobs.items() if k not in MECHANISM_KEYS + REPLAY_KEYS})
     return params, mechanisms
 
 
@@ -89,6 +103,7 @@ def task_spec(config: dict, task: str) -> dict:
         "kind": entry["kind"],
         "params": dict(entry.get("params", {}) or {}),
         "data": dict(config["data"]),
+        "baselines": bool(entry.get("baselines", False)),
     }
 
 
@@ -96,11 +111,17 @@ def job_spec(config: dict, task: str, variant: str, seed: int) -> dict:
     """Everything one train, replay or metrics job needs, as plain JSON-able data.
 
     ``train_cell`` holds the knobs the model was trained with (of ``model_from`` when set),
-    ``cell`` those it replays with; ``mechanisms`` says which act in training.
+    ``cell`` those it replays with; ``mechanisms`` says which act in training. A variant's
+    ``replay_noise_multiplier`` replaces ``replay.noise_multiplier`` (e.g. 1 for KR24's GRU,
+    which it replayed without doubling the noise variance).
     """
     source = trained_variant(config, variant)
     train_params, train_mechanisms = split_knobs(cell_knobs(config, task, source))
-    replay_params, replay_mechanisms = split_knobs(cell_knobs(config, task, variant))
+    replay_knobs = cell_knobs(config, task, variant)
+    replay_params, replay_mechanisms = split_knobs(replay_knobs)
+    replay = copy.deepcopy(config["replay"])
+    if replay_knobs.get("replay_noise_multiplier") is not None:
+        replay["noise_multiplier"] = float(replay_knobs["replay_noise_multiplier"])
     return {
         "task": task_spec(config, task),
         "variant": variant,
@@ -110,7 +131,7 @@ def job_spec(config: dict, task: str, variant: str, seed: int) -> dict:
         "train_mechanisms": train_mechanisms,
         "cell": replay_params.to_dict(),
         "train": copy.deepcopy(config["train"]),
-        "replay": copy.deepcopy(config["replay"]),
+        "replay": replay,
         "metrics": copy.deepcopy(config["metrics"]),
         "device": config.get("device", "cpu"),
     }
