@@ -111,7 +111,8 @@ def job_spec(config: dict, task: str, variant: str, seed: int) -> dict:
     """Everything one train, replay or metrics job needs, as plain JSON-able data.
 
     ``train_cell`` holds the knobs the model was trained with (of ``model_from`` when set),
-    ``cell`` those it replays with; ``mechanisms`` says which act in training. A variant's
+    ``cell`` those it replays with; ``mechanisms`` says which act in training; the task's
+    ``train`` entries (e.g. ``steps``) override the ``train`` section. A variant's
     ``replay_noise_multiplier`` replaces ``replay.noise_multiplier`` (e.g. 1 for KR24's GRU,
     which it replayed without doubling the noise variance).
     """
@@ -130,7 +131,7 @@ def job_spec(config: dict, task: str, variant: str, seed: int) -> dict:
         "train_cell": train_params.to_dict(),
         "train_mechanisms": train_mechanisms,
         "cell": replay_params.to_dict(),
-        "train": copy.deepcopy(config["train"]),
+        "train": {**copy.deepcopy(config["train"]), **(_task(config, task).get("train") or {})},
         "replay": replay,
         "metrics": copy.deepcopy(config["metrics"]),
         "device": config.get("device", "cpu"),
