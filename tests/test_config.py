@@ -58,3 +58,18 @@ def test_variant_train_overrides(default_config):
     assert rc.job_spec(cfg, "tmaze", "leak_k3_replay", 0)["train"]["masking"] == 3
     assert rc.job_spec(cfg, "tmaze", "leak", 0)["train"]["masking"] == cfg["train"]["masking"]
     assert "train" not in rc.job_spec(cfg, "tmaze", "leak_k3", 0)["cell"]
+
+
+def test_task_variant_lists_and_replay_noise_override(default_config):
+    cfg = copy.deepcopy(default_config)
+    cfg["variants"]["gru_x"] = {"cell": "gru", "replay_noise_multiplier": 1.0}
+    cfg["tasks"]["tmaze"]["variants"] = ["gru_x", "leak_replay_lv0.4"]
+    assert rc.task_variants(cfg, "tmaze") == ["gru_x", "leak_replay_lv0.4"]
+    assert rc.task_trained_variants(cfg, "tmaze") == ["gru_x", "leak"]
+    spec = rc.job_spec(cfg, "tmaze", "gru_x", 0)
+    assert spec["replay"]["noise_multiplier"] == 1.0 and spec["cell"]["cell"] == "gru"
+    assert "replay_noise_multiplier" not in spec["cell"]
+    assert rc.job_spec(cfg, "tmaze", "leak", 0)["replay"]["noise_multiplier"] == cfg["replay"]["noise_multiplier"]
+    cfg["tasks"]["tmaze"]["variants"] = ["nope"]
+    with pytest.raises(ValueError, match="unknown variant"):
+        rc.task_variants(cfg, "tmaze")

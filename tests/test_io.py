@@ -69,10 +69,11 @@ def test_model_roundtrip_is_weights_only(tmp_path):
         io.load_model_file(tmp_path / "bad.pt")
 
 
-def test_replay_file_subsamples_a_high_dimensional_readout():
-    import numpy as np
-
-    from rnnreplay.replay import replay_dataset
+def test_replay_file_stores_a_high_dimensional_readout_subsampled():
+    """sample_replay keeps the readout of every k-th step (like the hidden states); the file
+    stores it on the hidden_step axis, and not at all when no hidden states are kept."""
+    from rnnreplay.model import CellParams, NoisyRNN
+    from rnnreplay.replay import replay_dataset, sample_replay
     from rnnreplay.tasks import Task
 
     class Code(Task):
@@ -81,15 +82,19 @@ def test_replay_file_subsamples_a_high_dimensional_readout():
         def encode(self, position):
             return np.repeat(np.asarray(position, np.float32)[..., :1], 8, -1)
 
-    steps, every = 20, 5
-    result = {"position": np.zeros((3, steps, 2), np.float32), "readout": np.random.rand(3, steps, 8),
-              "hidden": np.zeros((3, steps // every, 4), np.float32), "hidden_steps": np.arange(every, steps + 1, every),
-              "start": np.zeros((3, 2), np.float32)}
-    ds = replay_dataset(result, Code(), {})
+        def decode(self, code):
+            return np.repeat(np.asarray(code)[..., :1], 2, -1)
+
+    task, steps, every = Code(), 20, 5
+    model = NoisyRNN(2, 8, CellParams(hidden=4, sigma=0.0))
+    cfg = {"trajectories": 3, "steps": steps, "noise_multiplier": 1.0, "hidden_every": every}
+    result = sample_replay(model, task, np.zeros((1, 2), np.float32), cfg, ("t", 0))
+    full = model(torch.zeros(3, steps, 2), torch.from_numpy(task.encode(np.zeros((3, 2), np.float32)))).detach()
+    ds = replay_dataset(result, task, {})
     assert ds["readout"].dims == ("trajectory", "hidden_step", "code")
-    np.testing.assert_array_equal(ds["readout"].values, result["readout"][:, every - 1::every])
-    result["hidden"], result["hidden_steps"] = None, np.arange(0)
-    assert "readout" not in replay_dataset(result, Code(), {})
+    np.testing.assert_allclose(ds["readout"].values, full.numpy()[:, every - 1::every], atol=1e-6)
+    result = sample_replay(model, task, np.zeros((1, 2), np.float32), {**cfg, "hidden_every": 0}, ("t", 0))
+    assert "readout" not in replay_dataset(result, task, {})
 
 
 def _open_files() -> set[str]:

@@ -106,3 +106,39 @@ def test_uniform01_noise_is_positive():
 def test_bad_knobs_are_rejected(bad):
     with pytest.raises(ValueError):
         CellParams(**bad)
+
+
+def test_gru_follows_kr24_update(batch):
+    """h' = h + leak (1 - z) (tanh(u) - h) with z, reset g from sigmoids; no noise."""
+    from rnnreplay.model import NoisyGRU, make_cell
+
+    torch.manual_seed(0)
+    model = make_cell(2, 3, CellParams(hidden=16, cell="gru", activation="tanh", leak=0.2, sigma=0.0))
+    assert isinstance(model, NoisyGRU)
+    inputs, start = batch
+    out, hidden = model(inputs, start, return_hidden=True)
+    n = 16
+    h = model.encoder(start)
+    Wz, Wg, Wh = model.input.weight.split(n)
+    bz, bg, bh = model.input.bias.split(n)
+    Uz, Ug = model.recurrent_gates.weight.split(n)
+    for t in range(inputs.shape[1]):
+        u = inputs[:, t]
+        z = torch.sigmoid(u @ Wz.T + bz + h @ Uz.T)
+        g = torch.sigmoid(u @ Wg.T + bg + h @ Ug.T)
+        h = h + 0.2 * (1 - z) * (torch.tanh(u @ Wh.T + bh + (g * h) @ model.recurrent.weight.T) - h)
+    torch.testing.assert_close(hidden[:, -1], h, rtol=0, atol=1e-5)
+    torch.testing.assert_close(out, model.readout(hidden))
+
+
+def test_gru_noise_and_rejected_knobs(batch):
+    from rnnreplay.model import make_cell
+
+    inputs, start = batch
+    noisy = make_cell(2, 3, CellParams(hidden=16, cell="gru", sigma=0.1))
+    g = lambda: torch.Generator().manual_seed(3)  # noqa: E731
+    torch.testing.assert_close(noisy(inputs, start, generator=g()), noisy(inputs, start, generator=g()))
+    assert not torch.allclose(noisy(inputs, start), noisy(inputs, start, noise_multiplier=0.0))
+    for bad in (dict(friction=0.5), dict(adapt_strength=0.3), dict(cell="lstm")):
+        with pytest.raises(ValueError):
+            CellParams(cell=bad.pop("cell", "gru"), **bad)

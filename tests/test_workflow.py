@@ -13,7 +13,7 @@ import pytest
 import xarray as xr
 
 from conftest import snakemake  # the tiny_run fixture lives in conftest.py too
-from rnnreplay.config import load_yaml, trained_variants
+from rnnreplay.config import load_yaml, task_trained_variants, task_variants
 
 pytestmark = pytest.mark.workflow
 ROOT = Path(__file__).resolve().parents[1]
@@ -34,11 +34,11 @@ def test_default_dry_run_lists_one_job_per_unit(tmp_path):
     cfg = load_yaml(ROOT / "config.yaml")
     proc = snakemake("-n", "--cores", "2", "--configfile", str(ROOT / "config.yaml"), "--directory", str(tmp_path))
     counts = job_counts(proc.stdout)
-    n_tasks, n_seeds, n_variants = len(cfg["tasks"]), len(cfg["seeds"]), len(cfg["variants"])
+    n_tasks, n_seeds = len(cfg["tasks"]), len(cfg["seeds"])
     assert counts["synthesize_train"] == n_tasks * n_seeds
     assert counts["synthesize_test"] == n_tasks
-    assert counts["train"] == n_tasks * n_seeds * len(trained_variants(cfg))
-    assert counts["replay"] == counts["metrics"] == n_tasks * n_seeds * n_variants
+    assert counts["train"] == n_seeds * sum(len(task_trained_variants(cfg, t)) for t in cfg["tasks"])
+    assert counts["replay"] == counts["metrics"] == n_seeds * sum(len(task_variants(cfg, t)) for t in cfg["tasks"])
 
 
 def test_tiny_run_produces_every_output(tiny_run):
@@ -48,8 +48,8 @@ def test_tiny_run_produces_every_output(tiny_run):
         for name in ("examples", "metrics"):
             assert (results / "figures" / f"{name}_{task}.png").stat().st_size > 1000
             assert (results / "figures" / f"{name}_{task}.pdf").exists()
-    assert (results / "figures" / "momentum_sweep.png").exists()
-    assert (results / "figures" / "loss_curves.png").exists()
+    for name in ("momentum_sweep", "loss_curves", "kr24_kl", "kr24_densities", "kr24_summary", "hd_ring", "rat_code"):
+        assert (results / "figures" / f"{name}.png").stat().st_size > 1000, name
     summary = (results / "tables" / "summary.md").read_text()
     assert "leak_replay_lv0.5" in summary and "wasserstein" in summary
     assert (results / "figures" / "theory.png").stat().st_size > 1000
@@ -79,6 +79,16 @@ def test_tiny_run_netcdf_outputs_open_cleanly(tiny_run):
         assert ds["position"].dims == ("trajectory", "step", "space")
         assert ds["hidden"].dims == ("trajectory", "hidden_step", "unit")
         assert ds.attrs["seed"] == 1
+    with xr.open_dataset(tiny_run / "results/replay/openfield/gru/seed0.nc") as ds:
+        assert ds["active_position"].dims == ("active_trajectory", "active_step", "space")
+        assert ds["untrained_position"].shape == ds["position"].shape
+        assert ds["readout"].dims == ("trajectory", "hidden_step", "code") and ds.sizes["code"] == 16
+    with xr.open_dataset(tiny_run / "results/metrics/openfield/noisy/seed0.nc") as ds:
+        assert {"kl", "kl_untrained", "kl_uniform", "variance", "mean_radius"} <= set(ds.data_vars)
+        assert ds["variance"].attrs["units"] == "m2" and "reach_time" not in ds
+    with xr.open_dataset(tiny_run / "results/metrics/headdirection/noisy/seed0.nc") as ds:
+        assert {"angular_drift", "circular_variance"} <= set(ds.data_vars) and "kl" not in ds
+        assert ds["angular_drift"].attrs["units"] == "rad"
 
 
 def test_deleting_one_replay_reruns_only_it_and_dependents(tiny_run):
@@ -89,7 +99,7 @@ def test_deleting_one_replay_reruns_only_it_and_dependents(tiny_run):
     assert counts.get("train", 0) == 0 and counts.get("synthesize_train", 0) == 0
     assert counts["replay"] == 1 and counts["metrics"] == 1
     assert set(counts) <= {"replay", "metrics", "summarise", "figure_examples", "figure_metrics",
-                           "figure_momentum_sweep", "claims", "report_pages", "all", "total"}
+                           "figure_momentum_sweep", "figure_kr24_summary", "claims", "report_pages", "all", "total"}
     snakemake("--cores", "1", "--configfile", "config.yaml", "--directory", str(tiny_run), cwd=tiny_run)
     assert target.exists()
 

@@ -82,11 +82,12 @@ def cmd_train(args) -> None:
 
 
 def cmd_replay(args) -> None:
+    from .config import derive_seed
     from .data import task_from_spec
     from .io import load_model_file, provenance, read_dataset, write_dataset
     from .model import CellParams
-    from .replay import load_for_replay, replay_dataset, sample_replay
-    from .train import select_device
+    from .replay import load_for_replay, replay_dataset, run_active, sample_replay
+    from .train import build_model, select_device
 
     _threads(args.threads)
     spec = _spec(args.spec)
@@ -94,11 +95,20 @@ def cmd_replay(args) -> None:
     task = task_from_spec(spec["task"])
     state, _ = load_model_file(args.model)
     model = load_for_replay(state, task, CellParams(**spec["cell"]))
-    starts = read_dataset(args.test_paths, required=("position",))["position"].values[:, 0]
-    result = sample_replay(model, task, starts, spec["replay"], (spec["task"]["task"], spec["seed"]),
-                           device=select_device(spec["device"]), log=_log)
+    test_paths = read_dataset(args.test_paths, required=("position",))["position"].values
+    seed_parts, device = (spec["task"]["task"], spec["seed"]), select_device(spec["device"])
+    result = sample_replay(model, task, test_paths[:, 0], spec["replay"], seed_parts, device=device,
+                           log=_log)
+    active = untrained = None
+    if spec["task"].get("baselines"):  # KR24's KL baselines: active run and untrained network
+        train_cell = CellParams(**spec["train_cell"])
+        active = run_active(load_for_replay(state, task, train_cell), task, test_paths,
+                            spec["train_mechanisms"], seed_parts, device=device)
+        init = build_model(task, train_cell, derive_seed(*seed_parts, "init")).state_dict()
+        untrained = sample_replay(load_for_replay(init, task, CellParams(**spec["cell"])), task, test_paths[:, 0],
+                                  {**spec["replay"], "hidden_every": 0}, seed_parts, device=device)["position"]
     name = f"{spec['task']['task']}/{spec['variant']}"
-    ds = replay_dataset(result, task, provenance(f"replay {name}", spec, spec["seed"]))
+    ds = replay_dataset(result, task, provenance(f"replay {name}", spec, spec["seed"]), active, untrained)
     write_dataset(ds, args.out)
     _log(f"replay {name} seed {spec['seed']}: {ds.sizes['trajectory']} x {ds.sizes['step']} steps, "
          f"{time.perf_counter() - t0:.1f} s")
@@ -108,17 +118,22 @@ def cmd_metrics(args) -> None:
     from .config import derive_seed
     from .data import task_from_spec
     from .io import provenance, read_dataset, write_dataset
-    from .metrics import METRIC_INFO, final_loss, replay_metrics  # torch-free: a quick start
+    from .metrics import METRIC_INFO, final_loss, kr24_metrics, replay_metrics  # torch-free: a quick start
 
     spec = _spec(args.spec)
     t0 = time.perf_counter()
     task = task_from_spec(spec["task"])
     rep = read_dataset(args.replay, required=("position", "start_position"))
     true_paths = read_dataset(args.test_paths, required=("position",))["position"].values
+    seed = derive_seed(spec["task"]["task"], spec["seed"], "metrics")
     values = replay_metrics(task, rep["position"].values, rep["start_position"].values, true_paths,
-                            spec["metrics"], seed=derive_seed(spec["task"]["task"], spec["seed"], "metrics"))
+                            spec["metrics"], seed=seed)
+    optional = {k: rep[k].values if k in rep else None for k in ("active_position", "untrained_position")}
+    values.update(kr24_metrics(task, rep["position"].values, optional["active_position"],
+                               optional["untrained_position"], spec["metrics"], seed=seed))
     values["final_loss"] = final_loss(read_dataset(args.loss, required=("loss",)))
-    unit = {"length": task.length_unit, "length/step": task.length_unit, "step": "1", "nat": "1"}
+    lu = task.length_unit
+    unit = {"length": lu, "length/step": lu, "length^2": "1" if lu == "1" else f"{lu}2", "step": "1", "nat": "1"}
     data = {}
     for name, value in values.items():
         if name == "occupancy":
@@ -129,7 +144,8 @@ def cmd_metrics(args) -> None:
     ds = xr.Dataset(data, coords={"region_name": ("region", list(task.region_names), {"long_name": "task region"})},
                     attrs=provenance(f"metrics {spec['task']['task']}/{spec['variant']}", spec, spec["seed"]))
     write_dataset(ds, args.out)
-    key = ", ".join(f"{k} {values[k]:.3g}" for k in ("wasserstein", "reach_time", "speed", "off_track"))
+    key = ", ".join(f"{k} {values[k]:.3g}" for k in ("wasserstein", "reach_time", "speed", "off_track", "kl",
+                                                     "angular_drift") if k in values)
     _log(f"metrics {spec['task']['task']}/{spec['variant']} seed {spec['seed']}: {key}, "
          f"{time.perf_counter() - t0:.1f} s")
 
@@ -193,6 +209,36 @@ def cmd_figure(args) -> None:
         friction = json.loads(args.friction)
         figures.momentum_sweep(table, friction, args.metrics or ["reach_time", "speed", "wasserstein", "off_track"],
                                args.out)
+    elif args.kind == "kl":
+        figures.kl_heatmap(kl_matrix(args.inputs), args.out)
+    elif args.kind == "densities":
+        densities, task = {}, None
+        for path in args.inputs:
+            ds = read_dataset(path, required=("position", "active_position"))
+            spec = spec_of(ds)
+            task = task or task_from_spec(spec["task"])
+            burn = spec["metrics"]["burn_in"]
+            densities[f"{spec['task']['task']}/{spec['variant']}"] = (
+                ds["active_position"].values, ds["position"].values[:, burn:])
+        figures.density_grid(task, densities, args.out)
+    elif args.kind == "kr24":
+        figures.kr24_summary(pd.read_csv(args.inputs[0]), args.tasks, args.out)
+    elif args.kind == "ring":
+        replays = {}
+        for path in args.inputs:
+            ds = read_dataset(path, required=("position",))
+            spec = spec_of(ds)
+            replays[f"{spec['task']['task']}/{spec['variant']}"] = ds["position"].values
+        figures.heading_ring(replays, args.out, n_show=args.n_show)
+    elif args.kind == "code":
+        replays, task = {}, None
+        for path in args.inputs:
+            ds = read_dataset(path, required=("position", "readout"))
+            spec = spec_of(ds)
+            task = task or task_from_spec(spec["task"])
+            replays[spec["variant"]] = (ds["position"].values[: args.n_show], ds["readout"].values[: args.n_show])
+        true_code = task.encode(read_dataset(args.test_paths, required=("position",))["position"].values)
+        figures.code_space(task, replays, true_code, args.out, n_show=min(args.n_show, 3))
     elif args.kind == "loss":
         frames = []
         for path in args.inputs:
@@ -246,6 +292,44 @@ def cmd_claims(args) -> None:
     _log("claims: " + ", ".join(f"{c} {v}" for c, v in verdicts.items()) + f" -> {args.out_csv}, {args.out_md}, {time.perf_counter() - t0:.1f} s")
 
 
+def kl_matrix(paths: list[str]) -> pd.DataFrame:
+    """KL(quiescent || active) for every pair of (task/variant) replay files of the same seed,
+    plus the untrained-network and uniform baselines as extra quiescent rows.
+
+    Returns a long table with columns quiescent, active, seed, kl (nats)."""
+    from .config import derive_seed
+    from .data import task_from_spec
+    from .io import read_dataset, spec_of
+    from .metrics import kde_kl, uniform_box_kl
+
+    runs = []
+    for path in paths:
+        ds = read_dataset(path, required=("position", "active_position"))
+        spec = spec_of(ds)
+        burn = spec["metrics"]["burn_in"]
+        runs.append(dict(name=f"{spec['task']['task']}/{spec['variant']}", seed=spec["seed"], spec=spec,
+                         quiescent=ds["position"].values[:, burn:], active=ds["active_position"].values,
+                         untrained=ds["untrained_position"].values[:, burn:] if "untrained_position" in ds else None))
+    rows = []
+    for act in runs:
+        cfg = act["spec"]["metrics"]
+        kw = dict(n=cfg.get("kl_samples", 2500), max_points=cfg.get("kde_points", 5000),
+                  seed=derive_seed("kl_matrix", act["name"], act["seed"]))
+        for q in runs:
+            if q["seed"] == act["seed"]:
+                rows.append(dict(quiescent=q["name"], active=act["name"], seed=act["seed"],
+                                 kl=kde_kl(q["quiescent"], act["active"], **kw)))
+        untrained = [q for q in runs if q["seed"] == act["seed"] and q["untrained"] is not None]
+        if untrained:  # one untrained network per (task, seed): take the first file's
+            rows.append(dict(quiescent="untrained", active=act["name"], seed=act["seed"],
+                             kl=kde_kl(untrained[0]["untrained"], act["active"], **kw)))
+        task = task_from_spec(act["spec"]["task"])
+        if task.box is not None:
+            rows.append(dict(quiescent="uniform", active=act["name"], seed=act["seed"],
+                             kl=uniform_box_kl(task.box, act["active"], **kw)))
+    return pd.DataFrame(rows)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="rnnreplay", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -288,14 +372,17 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--summary", required=True)
     p.add_argument("--markdown", required=True)
 
-    p = add("figure", cmd_figure, "draw a figure (examples, metrics, sweep, loss)")
-    p.add_argument("kind", choices=("examples", "metrics", "sweep", "loss"))
+    p = add("figure", cmd_figure, "draw a figure (examples, metrics, sweep, loss; KR24: kl, densities, kr24, ring; "
+                                  "rat: code)")
+    p.add_argument("kind", choices=("examples", "metrics", "sweep", "loss", "kl", "densities", "kr24", "ring", "code"))
     p.add_argument("--inputs", nargs="+", required=True)
     p.add_argument("--out", required=True)
     p.add_argument("--task", help="metrics: which task")
     p.add_argument("--metrics", nargs="*", help="metrics/sweep: which metrics")
     p.add_argument("--friction", help="sweep: JSON map variant -> lambda_v")
     p.add_argument("--n-show", type=int, default=4)
+    p.add_argument("--tasks", nargs="*", help="kr24: which tasks")
+    p.add_argument("--test-paths", help="code: the task's test paths (defines the place-cell PCA)")
 
     p = add("theory", cmd_theory, "simulate the theory oracles: checks CSV and the theory figure")
     p.add_argument("--out", required=True, help="figure PNG (a PDF is written beside it)")

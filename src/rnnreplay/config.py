@@ -20,6 +20,7 @@ if TYPE_CHECKING:
 
 MECHANISM_KEYS = ("adaptation_in", "momentum_in")  # "both" (train + replay) or "replay" only
 VARIANT_META_KEYS = ("model_from", "description", "train")  # not cell knobs
+REPLAY_KEYS = ("replay_noise_multiplier",)  # per-variant override of replay.noise_multiplier
 
 
 def load_yaml(path: str | Path) -> dict:
@@ -49,7 +50,20 @@ def trained_variant(config: dict, variant: str) -> str:
 
 def trained_variants(config: dict) -> list[str]:
     """Variants that need a training job of their own."""
-    return [v for v in config["variants"] if "model_from" not in config["variants"][v]]
+    return [v for v in config["variants"] if "model_from" not in (config["variants"][v] or {})]
+
+
+def task_variants(config: dict, task: str) -> list[str]:
+    """The variants run on ``task``: its ``variants`` list, or every variant when it has none."""
+    names = _task(config, task).get("variants") or list(config["variants"])
+    for name in names:
+        _variant(config, name)
+    return list(names)
+
+
+def task_trained_variants(config: dict, task: str) -> list[str]:
+    """The variants trained for ``task``: the trained models its variants replay."""
+    return list(dict.fromkeys(trained_variant(config, v) for v in task_variants(config, task)))
 
 
 def _variant(config: dict, variant: str) -> dict:
@@ -83,7 +97,7 @@ def split_knobs(knobs: dict) -> tuple[CellParams, dict]:
     for key, value in mechanisms.items():
         if value not in ("both", "replay"):
             raise ValueError(f"{key} must be 'both' or 'replay', got {value!r}")
-    params = CellParams(**{k: v for k, v in knobs.items() if k not in MECHANISM_KEYS})
+    params = CellParams(**{k: v for k, v in knobs.items() if k not in MECHANISM_KEYS + REPLAY_KEYS})
     return params, mechanisms
 
 
@@ -95,13 +109,15 @@ def task_spec(config: dict, task: str) -> dict:
         "kind": entry["kind"],
         "params": dict(entry.get("params", {}) or {}),
         "data": dict(config["data"]),
+        "baselines": bool(entry.get("baselines", False)),
     }
 
 
-def train_settings(config: dict, variant: str) -> dict:
-    """``train`` settings of a trained variant: the config's, updated by the variant's ``train``
-    mapping (e.g. ``{masking: 3}`` for a masking sweep)."""
+def train_settings(config: dict, task: str, variant: str) -> dict:
+    """``train`` settings of a trained variant on a task: the config's, updated by the task's
+    ``train`` mapping, then by the variant's (e.g. ``{masking: 3}`` for a masking sweep)."""
     settings = copy.deepcopy(config["train"])
+    settings.update(_task(config, task).get("train", {}) or {})
     settings.update(_variant(config, variant).get("train", {}) or {})
     return settings
 
@@ -110,11 +126,18 @@ def job_spec(config: dict, task: str, variant: str, seed: int) -> dict:
     """Everything one train, replay or metrics job needs, as plain JSON-able data.
 
     ``train_cell`` holds the knobs the model was trained with (of ``model_from`` when set),
-    ``cell`` those it replays with; ``mechanisms`` says which act in training.
+    ``cell`` those it replays with; ``mechanisms`` says which act in training; the task's
+    ``train`` entries (e.g. ``steps``) override the ``train`` section. A variant's
+    ``replay_noise_multiplier`` replaces ``replay.noise_multiplier`` (e.g. 1 for KR24's GRU,
+    which it replayed without doubling the noise variance).
     """
     source = trained_variant(config, variant)
     train_params, train_mechanisms = split_knobs(cell_knobs(config, task, source))
-    replay_params, replay_mechanisms = split_knobs(cell_knobs(config, task, variant))
+    replay_knobs = cell_knobs(config, task, variant)
+    replay_params, replay_mechanisms = split_knobs(replay_knobs)
+    replay = copy.deepcopy(config["replay"])
+    if replay_knobs.get("replay_noise_multiplier") is not None:
+        replay["noise_multiplier"] = float(replay_knobs["replay_noise_multiplier"])
     return {
         "task": task_spec(config, task),
         "variant": variant,
@@ -123,8 +146,8 @@ def job_spec(config: dict, task: str, variant: str, seed: int) -> dict:
         "train_cell": train_params.to_dict(),
         "train_mechanisms": train_mechanisms,
         "cell": replay_params.to_dict(),
-        "train": train_settings(config, source),
-        "replay": copy.deepcopy(config["replay"]),
+        "train": train_settings(config, task, source),
+        "replay": replay,
         "metrics": copy.deepcopy(config["metrics"]),
         "device": config.get("device", "cpu"),
     }

@@ -37,6 +37,16 @@ def _draw_outline(ax, task: Task):
         ax.plot(line[:, 0], line[:, 1], color="0.75", lw=6, solid_capstyle="round", zorder=0)
 
 
+def _limits(task: Task, margin: float = 0.15):
+    """Axis limits ((x0, y0), (x1, y1)) round the task's outline (the T-maze's if none)."""
+    lines = task.outline()
+    if not lines:
+        return (-1.3, -1.3), (1.3, 1.0)
+    pts = np.vstack(lines)
+    pad = margin * (pts.max(0) - pts.min(0)).max()
+    return tuple(pts.min(0) - pad), tuple(pts.max(0) + pad)
+
+
 def replay_examples(task: Task, replays: dict[str, np.ndarray], path, n_show: int = 4) -> None:
     """Example replay trajectories, one panel per variant.
 
@@ -52,6 +62,14 @@ def replay_examples(task: Task, replays: dict[str, np.ndarray], path, n_show: in
     fig, axes = plt.subplots(rows, cols, figsize=(3 * cols, 3 * rows), squeeze=False)
     colours = sns.color_palette("viridis", n_show)
     for ax, name in zip(axes.flat, names):
+        if task.space_dim == 1:  # headings: angle against step
+            for i, c in enumerate(colours[: len(replays[name])]):
+                ax.plot(replays[name][i, :, 0], ".", color=c, ms=0.8)
+            ax.set_ylim(-np.pi, np.pi)
+            ax.set_xlabel("replay step")
+            ax.set_ylabel(f"heading ({task.length_unit})")
+            ax.set_title(name)
+            continue
         _draw_outline(ax, task)
         for i, c in enumerate(colours[: len(replays[name])]):
             xy = replays[name][i]
@@ -59,8 +77,9 @@ def replay_examples(task: Task, replays: dict[str, np.ndarray], path, n_show: in
             ax.plot(*xy[0], "o", color=c, ms=3)
         ax.set_title(name)
         ax.set_aspect("equal")
-        ax.set_xlim(-1.3, 1.3)
-        ax.set_ylim(-1.3, 1.0)
+        (x0, y0), (x1, y1) = _limits(task)
+        ax.set_xlim(x0, x1)
+        ax.set_ylim(y0, y1)
     for ax in axes.flat[len(names):]:
         ax.axis("off")
     fig.suptitle(f"{task.name}: decoded replay, {n_show} trajectories per variant (dot = start)")
@@ -204,5 +223,149 @@ def theory(path, seed: int = 0, n: int = 2000) -> None:
     ax.set_ylabel("mean first-passage time (steps)")
     ax.set_title(f"(c) first passage to {c}σ, ε={eps}")
     ax.legend(fontsize=7)
+    fig.tight_layout()
+    save(fig, path)
+
+
+def kl_heatmap(matrix: pd.DataFrame, path) -> None:
+    """KR24's KL heatmap.
+
+    Args:
+        matrix: columns quiescent, active, seed, kl (nats); mean over seeds is drawn.
+        path: output PNG.
+    """
+    mean = matrix.groupby(["quiescent", "active"], sort=False)["kl"].mean().unstack("active")
+    mean = mean.reindex(index=list(dict.fromkeys(matrix["quiescent"])), columns=list(dict.fromkeys(matrix["active"])))
+    fig, ax = plt.subplots(figsize=(1.2 * mean.shape[1] + 3, 0.5 * mean.shape[0] + 1.5))
+    sns.heatmap(mean, annot=True, fmt=".2f", cmap="magma_r", ax=ax, cbar_kws={"label": "KL (nats)"})
+    ax.set_xlabel("active (network driven by test paths)")
+    ax.set_ylabel("quiescent (replay)")
+    n_seeds = matrix["seed"].nunique()
+    ax.set_title(f"KL(quiescent || active), mean over {n_seeds} seed(s)")
+    save(fig, path)
+
+
+def density_grid(task: Task, densities: dict[str, tuple[np.ndarray, np.ndarray]], path, bins: int = 40) -> None:
+    """Active vs quiescent 2D histograms of decoded positions, one row per condition.
+
+    Args:
+        task: a box task (its outline and limits).
+        densities: name -> (active (..., 2), quiescent (..., 2)) positions.
+        path: output PNG.
+        bins: histogram bins per axis.
+    """
+    names = list(densities)
+    fig, axes = plt.subplots(len(names), 2, figsize=(5.4, 2.6 * len(names)), squeeze=False)
+    (x0, y0), (x1, y1) = _limits(task, margin=0.05)
+    for row, name in zip(axes, names):
+        for ax, points, label in zip(row, densities[name], ("active", "quiescent")):
+            xy = np.asarray(points).reshape(-1, 2)
+            ax.hist2d(xy[:, 0], xy[:, 1], bins=bins, range=[[x0, x1], [y0, y1]], density=True, cmap="viridis")
+            ax.set_aspect("equal")
+            ax.set_title(f"{name}: {label}", fontsize=8)
+            ax.set_xticks([])
+            ax.set_yticks([])
+    fig.suptitle("Decoded position densities")
+    fig.tight_layout()
+    save(fig, path)
+
+
+def kr24_summary(table: pd.DataFrame, tasks: list[str], path) -> None:
+    """KR24's scalar metrics per (task, variant): one panel per metric, seeds as points.
+
+    Args:
+        table: long metrics table (task, variant, seed, metric, value).
+        tasks: tasks to include.
+        path: output PNG.
+    """
+    panels = [("variance", "total variance (K3)"), ("kl", "KL(quiescent || active) (K1)"),
+              ("kl_untrained", "KL untrained baseline"), ("kl_uniform", "KL uniform baseline"),
+              ("mean_radius", "mean radius (K2)"), ("angular_drift", "HD drift, rad/step (K4)")]
+    data = table[table["task"].isin(tasks)].copy()
+    data["condition"] = data["task"] + "/" + data["variant"]
+    panels = [(m, t) for m, t in panels if (data["metric"] == m).any()]
+    fig, axes = plt.subplots(1, max(1, len(panels)), figsize=(3.4 * max(1, len(panels)), 3.8), squeeze=False)
+    for ax, (metric, title) in zip(axes.flat, panels):
+        d = data[data["metric"] == metric]
+        order = list(dict.fromkeys(d["condition"]))
+        sns.barplot(d, x="condition", y="value", order=order, ax=ax, color="0.8", errorbar=None)
+        sns.stripplot(d, x="condition", y="value", order=order, ax=ax, color="C3", size=4)
+        if metric == "angular_drift":
+            ax.axhline(0, color="0.3", lw=0.8)
+        ax.set_title(title, fontsize=9)
+        ax.set_xlabel("")
+        ax.set_ylabel("")
+        ax.tick_params(axis="x", rotation=70, labelsize=7)
+    fig.suptitle("KR24 metrics (bars = mean over seeds, points = seeds)")
+    fig.tight_layout()
+    save(fig, path)
+
+
+def heading_ring(replays: dict[str, np.ndarray], path, n_show: int = 4) -> None:
+    """Head-direction replay: decoded heading against step, and its unwrapped mean drift.
+
+    Args:
+        replays: name -> headings (B, T, 1) in rad.
+        path: output PNG.
+        n_show: trajectories drawn per panel.
+    """
+    names = list(replays)
+    fig, axes = plt.subplots(2, len(names), figsize=(3.2 * len(names), 5.6), squeeze=False)
+    colours = sns.color_palette("viridis", n_show)
+    for col, name in enumerate(names):
+        theta = replays[name][..., 0]
+        for i, c in enumerate(colours[: len(theta)]):
+            axes[0, col].plot(theta[i], ".", color=c, ms=0.8)
+        axes[0, col].set_ylim(-np.pi, np.pi)
+        axes[0, col].set_title(name, fontsize=9)
+        unwrapped = np.unwrap(theta, axis=1) - theta[:, :1]
+        steps = np.arange(1, theta.shape[1] + 1)
+        axes[1, col].plot(steps, unwrapped[:n_show].T, lw=0.6, color="0.6")
+        axes[1, col].plot(steps, unwrapped.mean(0), color="C3", lw=1.5, label="mean")
+        axes[1, col].axhline(0, color="0.3", lw=0.8)
+        axes[1, col].set_xlabel("replay step")
+        drift = float(np.mean(np.diff(unwrapped, axis=1)))
+        axes[1, col].set_title(f"drift {drift:+.4f} rad/step", fontsize=8)
+    axes[0, 0].set_ylabel("heading (rad)")
+    axes[1, 0].set_ylabel("unwrapped change (rad)")
+    fig.suptitle("Head-direction replay (counter-clockwise = up)")
+    fig.tight_layout()
+    save(fig, path)
+
+
+def code_space(task: Task, replays: dict[str, tuple[np.ndarray, np.ndarray]], true_code: np.ndarray, path,
+               n_show: int = 3) -> None:
+    """Replay in decoded position and in place-cell space (first two principal components of
+    the true code).
+
+    Args:
+        task: the box task (outline).
+        replays: name -> (decoded positions (B, T, 2), readout (B, T', C)).
+        true_code: (P, T'', C) place-cell code of real paths (defines the PCA, drawn in grey).
+        path: output PNG.
+        n_show: trajectories per panel.
+    """
+    flat = true_code.reshape(-1, true_code.shape[-1])
+    mean = flat.mean(0)
+    _, _, vt = np.linalg.svd(flat[:: max(1, len(flat) // 5000)] - mean, full_matrices=False)
+    project = lambda c: (c - mean) @ vt[:2].T  # noqa: E731
+    names = list(replays)
+    fig, axes = plt.subplots(len(names), 2, figsize=(6, 2.8 * len(names)), squeeze=False)
+    colours = sns.color_palette("viridis", n_show)
+    ref = project(flat[:: max(1, len(flat) // 3000)])
+    (x0, y0), (x1, y1) = _limits(task)
+    for row, name in zip(axes, names):
+        position, readout = replays[name]
+        _draw_outline(row[0], task)
+        row[1].plot(ref[:, 0], ref[:, 1], ".", color="0.85", ms=1)
+        for i, c in enumerate(colours[: len(position)]):
+            row[0].plot(position[i, :, 0], position[i, :, 1], color=c, lw=0.5)
+            pc = project(readout[i])
+            row[1].plot(pc[:, 0], pc[:, 1], color=c, lw=0.6)
+        row[0].set_xlim(x0, x1)
+        row[0].set_ylim(y0, y1)
+        row[0].set_aspect("equal")
+        row[0].set_title(f"{name}: decoded position", fontsize=8)
+        row[1].set_title(f"{name}: place-cell space (PC1, PC2)", fontsize=8)
     fig.tight_layout()
     save(fig, path)

@@ -11,8 +11,10 @@ import os
 import sys
 
 import numpy as np
+from scipy import stats
 
 from .tasks import Task
+from .tasks.cells import wrap_angle
 
 
 def _ot():
@@ -142,6 +144,129 @@ def final_loss(loss_ds, window: int = 50) -> float:
     return float(np.mean(values[-min(window, len(values)):])) if len(values) else math.nan
 
 
+# --- KR24's metrics ------------------------------------------------------------------------------
+def fit_kde(points: np.ndarray, max_points: int, rng: np.random.Generator) -> stats.gaussian_kde:
+    """Gaussian KDE (Scott's bandwidth) of a point cloud (..., D), pooled over the leading axes
+    and subsampled (fixed seed) to at most ``max_points`` points."""
+    x = np.asarray(points, dtype=np.float64).reshape(-1, points.shape[-1])
+    return stats.gaussian_kde(_subsample(x, max_points, rng).T)
+
+
+def kl_monte_carlo(sample_p, logpdf_p, logpdf_q, n: int, rng: np.random.Generator,
+                   clip: float = 1e7) -> float:
+    """Monte-Carlo KL(P || Q) = E_P[log p(x) - log q(x)] from ``n`` draws of P [KR24 code].
+
+    Args:
+        sample_p: (n, rng) -> (n, D) draws from P.
+        logpdf_p, logpdf_q: (n, D) -> (n,) log densities (per unit length^D).
+        n: number of draws.
+        rng: generator for the draws.
+        clip: each density ratio p/q is clipped to [1/clip, clip] (KR24 uses 1e7), so a point
+            where Q's KDE underflows counts as log(clip), not infinity.
+
+    Returns:
+        KL in nats.
+    """
+    x = sample_p(n, rng)
+    log_ratio = np.clip(logpdf_p(x) - logpdf_q(x), -np.log(clip), np.log(clip))
+    return float(np.mean(log_ratio))
+
+
+def kde_kl(p_points: np.ndarray, q_points: np.ndarray, n: int = 2500, max_points: int = 5000,
+           seed: int = 0) -> float:
+    """KL(P || Q) between Gaussian KDEs of two point clouds (..., D) [KR24: P = quiescent
+    (replay), Q = active]; nats. See :func:`kl_monte_carlo` and :func:`fit_kde`."""
+    rng = np.random.default_rng(seed)
+    kp, kq = fit_kde(p_points, max_points, rng), fit_kde(q_points, max_points, rng)
+    return kl_monte_carlo(lambda m, r: kp.resample(m, seed=r).T, lambda x: kp.logpdf(x.T),
+                          lambda x: kq.logpdf(x.T), n, rng)
+
+
+def uniform_box_kl(box, q_points: np.ndarray, n: int = 2500, max_points: int = 5000, seed: int = 0) -> float:
+    """KL(U || Q) from the uniform density on a rectangle, 1 / area, to the KDE of ``q_points``
+    (..., 2): KR24's uniform baseline, with the true 2D density (KR24's code uses the 1D density
+    1 / 2.2 and so overstates this baseline by log 2.2 nats).
+
+    Args:
+        box: ((x0, y0), (x1, y1)) corners, in the points' length unit.
+        q_points: (..., 2) points whose KDE is Q (the active distribution).
+
+    Returns:
+        KL in nats.
+    """
+    rng = np.random.default_rng(seed)
+    low, high = np.asarray(box[0], dtype=float), np.asarray(box[1], dtype=float)
+    log_density = -np.log(np.prod(high - low))
+    kq = fit_kde(q_points, max_points, rng)
+    return kl_monte_carlo(lambda m, r: r.uniform(low, high, (m, len(low))),
+                          lambda x: np.full(len(x), log_density), lambda x: kq.logpdf(x.T), n, rng)
+
+
+def total_variance(position: np.ndarray, burn_in: int = 0) -> float:
+    """KR24's variance: the trace of each trajectory's position covariance over the steps after
+    ``burn_in`` (ddof 1), averaged over trajectories. position (B, T, D) -> length unit^2."""
+    x = np.asarray(position, dtype=np.float64)[:, burn_in:]
+    return float(x.var(axis=1, ddof=1).sum(-1).mean())
+
+
+def circular_variance(angle: np.ndarray, burn_in: int = 0) -> float:
+    """1 - |mean resultant| of each trajectory's angles after ``burn_in``, averaged over
+    trajectories: 0 = parked at one heading, 1 = spread evenly. angle (B, T, 1) or (B, T), rad."""
+    a = np.asarray(angle, dtype=np.float64)
+    a = a[..., 0] if a.ndim == 3 else a
+    resultant = np.abs(np.exp(1j * a[:, burn_in:]).mean(axis=1))
+    return float((1 - resultant).mean())
+
+
+def angular_drift(angle: np.ndarray) -> float:
+    """Mean signed angular velocity (rad/step) of heading trajectories (B, T, 1) or (B, T): the
+    mean wrapped one-step change (positive = counter-clockwise)."""
+    a = np.asarray(angle, dtype=np.float64)
+    a = a[..., 0] if a.ndim == 3 else a
+    return float(wrap_angle(np.diff(a, axis=1)).mean())
+
+
+def mean_radius(position: np.ndarray, centre=(0.0, 0.0)) -> float:
+    """Mean distance of positions (..., 2) from ``centre`` (length unit): the ring radius of
+    the biased open-field task."""
+    return float(np.linalg.norm(np.asarray(position) - np.asarray(centre), axis=-1).mean())
+
+
+def kr24_metrics(task: Task, position: np.ndarray, active: np.ndarray | None, untrained: np.ndarray | None,
+                 cfg: dict, seed: int = 0) -> dict:
+    """KR24's metrics of one replay run (those that apply to the task).
+
+    Args:
+        task: the task; circular tasks get the heading metrics, 2D tasks the KDE metrics.
+        position: (B, T, D) decoded replay positions.
+        active: (P, T', D) positions decoded while the network is driven by real paths, or None.
+        untrained: (B, T, D) replay positions of the untrained network, or None.
+        cfg: ``burn_in``, ``kl_samples`` (Monte-Carlo draws), ``kde_points`` (KDE subsample).
+        seed: seed of the KDE subsamples and Monte-Carlo draws.
+
+    Returns:
+        dict of metric name -> float.
+    """
+    burn = min(cfg["burn_in"], position.shape[1] - 2)
+    settled = position[:, burn:]
+    kw = dict(n=cfg.get("kl_samples", 2500), max_points=cfg.get("kde_points", 5000), seed=seed)
+    if task.circular:
+        out = {"angular_drift": angular_drift(position), "circular_variance": circular_variance(position, burn)}
+        if untrained is not None:
+            out["angular_drift_untrained"] = angular_drift(untrained)
+        return out
+    out = {"variance": total_variance(position, burn)}
+    if task.box is not None:
+        out["mean_radius"] = mean_radius(settled, np.mean(task.box, axis=0))
+    if active is not None and task.space_dim == 2:
+        out["kl"] = kde_kl(settled, active, **kw)
+        if untrained is not None:
+            out["kl_untrained"] = kde_kl(untrained[:, burn:], active, **kw)
+        if task.box is not None:
+            out["kl_uniform"] = uniform_box_kl(task.box, active, **kw)
+    return out
+
+
 def replay_metrics(
     task: Task, position: np.ndarray, start: np.ndarray, true_paths: np.ndarray, cfg: dict, seed: int = 0
 ) -> dict:
@@ -161,14 +286,17 @@ def replay_metrics(
     """
     burn = min(cfg["burn_in"], position.shape[1] - 1)
     settled = position[:, burn:]
-    times, reached = reach_time(position, start, task.goals, task.goal_radius, task.goal_min_start_distance)
     labels = task.region_of(settled)
     occ = occupancy(labels, len(task.region_names))
+    if task.circular:  # distances along the ring: unwrap the headings, embed on the circle for W
+        position, true_paths = np.unwrap(position, axis=1), np.unwrap(true_paths, axis=1)
+        ring = lambda a: np.concatenate([np.cos(a), np.sin(a)], -1)  # noqa: E731
+        w = wasserstein(ring(settled), ring(true_paths), cfg["w_samples"], seed)
+    else:
+        w = wasserstein(settled, true_paths, cfg["w_samples"], seed)
     replay_speed = speed(position, cfg["speed_lag"])
-    return {
-        "wasserstein": wasserstein(settled, true_paths, cfg["w_samples"], seed),
-        "reach_time": float(times.mean()),
-        "reach_fraction": float(reached.mean()),
+    out = {
+        "wasserstein": w,
         "speed": replay_speed,
         "step_length": step_length(position),
         "path_length": path_length(position),
@@ -178,6 +306,10 @@ def replay_metrics(
         "region_switches": float(region_switches(labels, cfg["min_dwell"]).mean()),
         "occupancy": occ,
     }
+    if len(task.goals):
+        times, reached = reach_time(position, start, task.goals, task.goal_radius, task.goal_min_start_distance)
+        out["reach_time"], out["reach_fraction"] = float(times.mean()), float(reached.mean())
+    return out
 
 
 METRIC_INFO = {
@@ -193,4 +325,12 @@ METRIC_INFO = {
     "occupancy_entropy": ("nat", "entropy of the region occupancy"),
     "region_switches": ("1", "region changes per trajectory (stays >= min_dwell steps)"),
     "final_loss": ("1", "training MSE, mean of the last 50 steps"),
+    "variance": ("length^2", "trace of each replay trajectory's position covariance after burn-in, mean"),
+    "mean_radius": ("length", "mean distance of replay positions from the arena's centre"),
+    "kl": ("nat", "KL(quiescent || active) between Gaussian KDEs of decoded positions"),
+    "kl_untrained": ("nat", "KL(untrained-network quiescent || active), baseline"),
+    "kl_uniform": ("nat", "KL(uniform on the arena || active), baseline"),
+    "angular_drift": ("length/step", "mean signed angular velocity of replay (counter-clockwise > 0)"),
+    "angular_drift_untrained": ("length/step", "mean signed angular velocity of untrained-network replay"),
+    "circular_variance": ("1", "1 - mean resultant length of replay headings after burn-in, mean"),
 }

@@ -11,6 +11,9 @@ Discrete time, hidden state r (B, N), input u (B, D_in), readout o (B, C)::
 
 ``leak = 1`` replaces the state every step, ``friction = 1`` is the first-order cell exactly and
 ``adapt_strength = 0`` switches adaptation off. ``r_0 = W_enc f(s_0)``, ``v_0 = a_0 = 0``.
+
+``cell: gru`` swaps in KR24's continuous-time GRU baseline (:class:`NoisyGRU`);
+:func:`make_cell` is the one place that chooses between the two.
 """
 
 from __future__ import annotations
@@ -24,6 +27,7 @@ from torch import nn
 ACTIVATIONS = {"relu": torch.relu, "tanh": torch.tanh, "leaky_relu": nn.functional.leaky_relu}
 NOISE_SCALINGS = ("constant", "sqrt_leak", "leak")
 NOISE_KINDS = ("gaussian", "uniform01")
+CELLS = ("rnn", "gru")
 
 
 @dataclass
@@ -41,6 +45,8 @@ class CellParams:
         noise_scaling: how noise scales with the leak: ``constant`` (sigma),
             ``sqrt_leak`` (sigma * sqrt(leak)) or ``leak`` (sigma * leak).
         noise: ``gaussian`` (the papers) or ``uniform01`` (sigma * U[0, 1), KR24's code).
+        cell: ``rnn`` (the four-knob cell) or ``gru`` (KR24's continuous-time GRU; it has no
+            adaptation or momentum, ``leak`` is its dt / tau).
     """
 
     hidden: int = 128
@@ -52,6 +58,7 @@ class CellParams:
     sigma: float = 0.03
     noise_scaling: str = "constant"
     noise: str = "gaussian"
+    cell: str = "rnn"
 
     def __post_init__(self):
         if not 0 < self.leak <= 1:
@@ -68,6 +75,10 @@ class CellParams:
             raise ValueError(f"noise_scaling must be one of {NOISE_SCALINGS}")
         if self.noise not in NOISE_KINDS:
             raise ValueError(f"noise must be one of {NOISE_KINDS}")
+        if self.cell not in CELLS:
+            raise ValueError(f"cell must be one of {CELLS}")
+        if self.cell == "gru" and (self.adapt_strength > 0 or self.friction != 1.0):
+            raise ValueError("cell: gru has no adaptation or momentum (need adapt_strength 0, friction 1)")
 
     @property
     def noise_std(self) -> float:
@@ -313,3 +324,70 @@ class _CellSequence(torch.autograd.Function):
                 grad_weight.addmm_(g_pre[1:].reshape(-1, n).T, hidden[:-1].reshape(-1, n))
         grad_drive = g_pre if ctx.needs_input_grad[1] else None
         return lr, grad_drive, grad_weight, None, None
+
+
+
+def draw_noise(kind: str, shape, std: float, like: torch.Tensor, generator):
+    """Hidden noise of the given ``shape``: ``std`` times N(0, 1) (``gaussian``) or U[0, 1)
+    (``uniform01``), on ``like``'s device and dtype; None when ``std`` is 0."""
+    if std == 0:
+        return None
+    if kind == "gaussian":
+        z = torch.randn(shape, generator=generator, device=like.device, dtype=like.dtype)
+    else:
+        z = torch.rand(shape, generator=generator, device=like.device, dtype=like.dtype)
+    return std * z
+
+
+class NoisyGRU(nn.Module):
+    """KR24's continuous-time GRU with additive hidden noise, hidden state h (B, N)::
+
+        z_t = sigmoid(W_z u_t + U_z h_t + b_z)            # update gate
+        g_t = sigmoid(W_g u_t + U_g h_t + b_g)            # reset gate
+        c_t = phi(W_h u_t + U_h (g_t * h_t) + b_h)        # candidate (phi = tanh in KR24)
+        h_{t+1} = h_t + leak * (1 - z_t) * (c_t - h_t) + noise_t
+        o_t = W_out h_{t+1} + c
+
+    ``h_0 = W_enc f(s_0)``. Same call signature as :class:`NoisyRNN`; ``adaptation`` and
+    ``momentum`` are accepted and ignored (the GRU has neither).
+    """
+
+    def __init__(self, n_in: int, n_out: int, params: CellParams):
+        super().__init__()
+        self.params = params
+        n = params.hidden
+        self.encoder = nn.Linear(n_out, n, bias=False)  # W_enc
+        self.input = nn.Linear(n_in, 3 * n)  # W_z, W_g, W_h and the biases, stacked
+        self.recurrent_gates = nn.Linear(n, 2 * n, bias=False)  # U_z, U_g
+        self.recurrent = nn.Linear(n, n, bias=False)  # U_h
+        self.readout = nn.Linear(n, n_out)  # W_out, c
+        self.phi = ACTIVATIONS[params.activation]
+
+    def forward(self, inputs, start_code, *, adaptation=True, momentum=True, noise_multiplier=1.0,
+                generator=None, return_hidden=False, progress=range):
+        """Run the GRU: inputs (B, T, D_in), start_code (B, C) -> outputs (B, T, C) and, if
+        asked, hidden (B, T, N); see :meth:`NoisyRNN.forward` for the arguments."""
+        p = self.params
+        batch, steps, _ = inputs.shape
+        h = self.encoder(start_code)  # (B, N)
+        drive = self.input(inputs)  # (B, T, 3N)
+        noise = draw_noise(p.noise, (steps, batch, p.hidden), p.noise_std * noise_multiplier, h, generator)
+        states = []
+        for t in progress(steps):
+            d_z, d_g, d_h = drive[:, t].chunk(3, dim=-1)
+            r_z, r_g = self.recurrent_gates(h).chunk(2, dim=-1)
+            z = torch.sigmoid(d_z + r_z)
+            g = torch.sigmoid(d_g + r_g)
+            candidate = self.phi(d_h + self.recurrent(g * h))
+            h = h + p.leak * (1 - z) * (candidate - h)
+            if noise is not None:
+                h = h + noise[t]
+            states.append(h)
+        hidden = torch.stack(states, dim=1)  # (B, T, N)
+        outputs = self.readout(hidden)
+        return (outputs, hidden) if return_hidden else outputs
+
+
+def make_cell(n_in: int, n_out: int, params: CellParams) -> nn.Module:
+    """The model the knobs ask for: :class:`NoisyGRU` for ``cell: gru``, else :class:`NoisyRNN`."""
+    return (NoisyGRU if params.cell == "gru" else NoisyRNN)(n_in=n_in, n_out=n_out, params=params)

@@ -8,20 +8,51 @@ import xarray as xr
 
 from . import progress
 from .config import derive_seed
-from .model import CellParams, NoisyRNN
+from .model import CellParams, make_cell
 from .tasks import Task
 
 
-def load_for_replay(state_dict: dict, task: Task, params: CellParams) -> NoisyRNN:
+def load_for_replay(state_dict: dict, task: Task, params: CellParams) -> torch.nn.Module:
     """A trained model's weights in a cell with the replay knobs ``params`` (which may differ
     from the training knobs for replay-only variants)."""
-    model = NoisyRNN(n_in=task.space_dim, n_out=task.code_dim, params=params)
+    model = make_cell(n_in=task.input_dim, n_out=task.code_dim, params=params)
     model.load_state_dict(state_dict)
     return model.eval()
 
 
+def run_active(
+    model: torch.nn.Module,
+    task: Task,
+    paths: np.ndarray,
+    mechanisms: dict,
+    seed_parts: tuple,
+    device: torch.device = torch.device("cpu"),
+) -> np.ndarray:
+    """The "active" condition [KR24]: the network driven by real paths, with its training noise.
+
+    Args:
+        model: the model carrying its training knobs.
+        task: the task (inputs, start codes, decoding).
+        paths: (P, T+1, D) real paths (the held-out test split).
+        mechanisms: ``adaptation_in``/``momentum_in`` as in training ("both" = acts).
+        seed_parts: (task, seed) from which the noise seed derives.
+        device: where to run.
+
+    Returns:
+        (P, T, D) positions decoded from the readout after each step.
+    """
+    batch = task.batch_from_positions(paths)
+    gen = torch.Generator(device=device).manual_seed(derive_seed(*seed_parts, "active") % 2**63)
+    model = model.to(device)
+    with torch.inference_mode():
+        readout = model(torch.from_numpy(batch.inputs).to(device), torch.from_numpy(batch.start_code).to(device),
+                        adaptation=mechanisms["adaptation_in"] == "both",
+                        momentum=mechanisms["momentum_in"] == "both", generator=gen)
+    return task.decode(readout.cpu().numpy())
+
+
 def sample_replay(
-    model: NoisyRNN,
+    model: torch.nn.Module,
     task: Task,
     start_positions: np.ndarray,
     replay_cfg: dict,
@@ -43,13 +74,14 @@ def sample_replay(
             bar is drawn when it is).
 
     Returns:
-        dict with ``position`` (B, T, D) decoded positions, ``readout`` (B, T, C),
-        ``hidden`` (B, T // k, N) or None, ``hidden_steps`` (T // k,) and ``start`` (B, D).
+        dict with ``position`` (B, T, D) decoded positions, ``readout`` (B, T // k, C) and
+        ``hidden`` (B, T // k, N) at every k-th step (None when k = 0), ``hidden_steps``
+        (T // k,) and ``start`` (B, D).
     """
     n, steps = replay_cfg["trajectories"], replay_cfg["steps"]
     start = np.asarray(start_positions)[np.arange(n) % len(start_positions)]
     start_code = torch.from_numpy(task.encode(start)).to(device)
-    inputs = torch.zeros((n, steps, task.space_dim), device=device)
+    inputs = torch.zeros((n, steps, task.input_dim), device=device)
     gen = torch.Generator(device=device).manual_seed(derive_seed(*seed_parts, "replay") % 2**63)
     model = model.to(device)
     with torch.inference_mode():
@@ -62,15 +94,18 @@ def sample_replay(
     hidden_steps = np.arange(every, steps + 1, every) if every > 0 else np.arange(0)
     return {
         "position": task.decode(readout),
-        "readout": readout,
+        "readout": readout[:, hidden_steps - 1] if every > 0 else None,
         "hidden": hidden[:, hidden_steps - 1].cpu().numpy() if every > 0 else None,
         "hidden_steps": hidden_steps,
         "start": start.astype(np.float32),
     }
 
 
-def replay_dataset(result: dict, task: Task, attrs: dict) -> xr.Dataset:
-    """The replay result as a CF-style dataset (dims trajectory, step, space, unit, code).
+def replay_dataset(result: dict, task: Task, attrs: dict, active: np.ndarray | None = None,
+                   untrained: np.ndarray | None = None) -> xr.Dataset:
+    """The replay result as a CF-style dataset (dims trajectory, step, space, hidden_step, unit,
+    code), with optional KL baselines: ``active`` (P, T', D) positions of the network driven by
+    real paths, ``untrained`` (B, T, D) replay positions of the same network before training.
 
     Positions are stored every step; hidden states and (for tasks whose code is not the position)
     the readout only every ``replay.hidden_every`` steps, on the ``hidden_step`` axis, which keeps
@@ -83,10 +118,12 @@ def replay_dataset(result: dict, task: Task, attrs: dict) -> xr.Dataset:
         "start_position": (("trajectory", "space"), result["start"],
                            {"units": pos_units, "long_name": "position whose code seeded the replay"}),
     }
-    if (task.code_dim != task.space_dim or task.encode is not Task.encode) and result["hidden"] is not None:
-        # Subsampled like the hidden states: every step of a 512-cell code is ~400 MB per file.
-        data["readout"] = (("trajectory", "hidden_step", "code"), result["readout"][:, result["hidden_steps"] - 1],
-                           {"units": "1", "long_name": "network readout (target code space), subsampled in time"})
+    if active is not None:
+        data["active_position"] = (("active_trajectory", "active_step", "space"), active.astype(np.float32),
+                                   {"units": pos_units, "long_name": "decoded position, network driven by test paths"})
+    if untrained is not None:
+        data["untrained_position"] = (("trajectory", "step", "space"), untrained.astype(np.float32),
+                                      {"units": pos_units, "long_name": "decoded replay position of the untrained network"})
     coords = {
         "trajectory": ("trajectory", np.arange(n), {"units": "1", "long_name": "replay trajectory index"}),
         "step": ("step", np.arange(1, steps + 1), {"units": "1", "long_name": "replay step"}),
@@ -98,4 +135,8 @@ def replay_dataset(result: dict, task: Task, attrs: dict) -> xr.Dataset:
         coords["hidden_step"] = ("hidden_step", result["hidden_steps"],
                                  {"units": "1", "long_name": "replay step of stored hidden state"})
         coords["unit"] = ("unit", np.arange(result["hidden"].shape[-1]), {"units": "1", "long_name": "hidden unit"})
+        if task.code_dim != task.space_dim or type(task).encode is not Task.encode:
+            # Subsampled like the hidden states: every step of a 512-cell code is ~400 MB per file.
+            data["readout"] = (("trajectory", "hidden_step", "code"), result["readout"],
+                               {"units": "1", "long_name": "network readout in target-code space (subsampled in time)"})
     return xr.Dataset(data, coords=coords, attrs=attrs)

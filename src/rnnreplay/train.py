@@ -16,7 +16,7 @@ from tqdm.auto import tqdm
 
 from .config import derive_seed
 from .io import load_checkpoint, save_checkpoint
-from .model import CellParams, NoisyRNN
+from .model import CellParams, make_cell
 from .tasks import Task
 
 
@@ -38,10 +38,11 @@ def mask_inputs(inputs: np.ndarray, difficulty: float, rng: np.random.Generator)
     return inputs * keep
 
 
-def build_model(task: Task, params: CellParams, seed: int) -> NoisyRNN:
-    """A freshly initialised model; the seed fixes the initial weights."""
+def build_model(task: Task, params: CellParams, seed: int) -> torch.nn.Module:
+    """A freshly initialised model (input size ``task.input_dim``, readout ``task.code_dim``);
+    the seed fixes the initial weights."""
     torch.manual_seed(seed)
-    return NoisyRNN(n_in=task.space_dim, n_out=task.code_dim, params=params)
+    return make_cell(n_in=task.input_dim, n_out=task.code_dim, params=params)
 
 
 # train keys that do not change the result: a checkpoint stays valid when only these differ
@@ -74,7 +75,7 @@ def train(
     log=print,
     checkpoint: str | Path | None = None,
     identity=None,
-) -> tuple[NoisyRNN, xr.Dataset]:
+) -> tuple[torch.nn.Module, xr.Dataset]:
     """Train a model on batches drawn from a pool of paths.
 
     Args:

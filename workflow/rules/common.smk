@@ -25,6 +25,17 @@ THREADS = int(config.get("threads_per_job", 1))
 CLI = f"PYTHONPATH={SRC}${{PYTHONPATH:+:$PYTHONPATH}} python -m rnnreplay"
 CONDA_ENV = "../../envs/rnnreplay.yaml"
 
+TASK_VARIANTS = {t: rc.task_variants(config, t) for t in TASKS}
+TASK_TRAINED = {t: rc.task_trained_variants(config, t) for t in TASKS}
+FIGS = config.get("figures", {})
+KR24_TASKS = FIGS.get("kr24", {}).get("tasks", [])
+HD_TASKS = FIGS.get("kr24", {}).get("hd_tasks", [])
+RAT_TASK = FIGS.get("rat_task")
+EXAMPLES_SEED = FIGS.get("examples_seed", SEEDS[0])
+for _t in KR24_TASKS + HD_TASKS + ([RAT_TASK] if RAT_TASK else []):
+    if _t not in config["tasks"]:
+        raise ValueError(f"figures names unknown task {_t!r}")
+
 
 def _alternatives(names):
     return "|".join(re.escape(n) for n in names)
@@ -92,20 +103,38 @@ def replay_runtime(wildcards, attempt):
 REPORT_PAGES = ["results/report/summary.html", "results/report/provenance.html"]
 
 
+def per_task(pattern, tasks=None, trained=False, seeds=None):
+    """``pattern`` (with {task}, {variant}, {seed}) expanded over each task's own variants
+    (its trained variants if ``trained``) and the seeds."""
+    table = TASK_TRAINED if trained else TASK_VARIANTS
+    return [
+        pattern.format(task=t, variant=v, seed=s)
+        for t in (TASKS if tasks is None else tasks)
+        for v in table[t]
+        for s in (SEEDS if seeds is None else seeds)
+    ]
+
+
 def figure_targets():
     targets = [f"results/figures/examples_{t}.png" for t in TASKS]
     targets += [f"results/figures/metrics_{t}.png" for t in TASKS]
     targets.append("results/figures/loss_curves.png")
-    if config.get("figures", {}).get("momentum_sweep"):
+    if FIGS.get("momentum_sweep"):
         targets.append("results/figures/momentum_sweep.png")
+    if KR24_TASKS:
+        targets += ["results/figures/kr24_kl.png", "results/figures/kr24_densities.png", "results/figures/kr24_summary.png"]
+    if HD_TASKS:
+        targets.append("results/figures/hd_ring.png")
+    if RAT_TASK:
+        targets.append("results/figures/rat_code.png")
     return targets
 
 
 def unit_targets():
     """Every per-(task, variant, seed) output, so that deleting one regenerates it and its dependents."""
-    units = expand("results/models/{task}/{variant}/seed{seed}.pt", task=TASKS, variant=TRAINED, seed=SEEDS)
+    units = per_task("results/models/{task}/{variant}/seed{seed}.pt", trained=True)
     for stage in ("replay", "metrics"):
-        units += expand(f"results/{stage}/{{task}}/{{variant}}/seed{{seed}}.nc", task=TASKS, variant=VARIANTS, seed=SEEDS)
+        units += per_task(f"results/{stage}/{{task}}/{{variant}}/seed{{seed}}.nc")
     return units
 
 

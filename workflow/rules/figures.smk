@@ -3,12 +3,7 @@
 
 rule figure_examples:
     input:
-        lambda w: expand(
-            "results/replay/{task}/{variant}/seed{seed}.nc",
-            task=w.task,
-            variant=VARIANTS,
-            seed=config.get("figures", {}).get("examples_seed", SEEDS[0]),
-        ),
+        lambda w: per_task("results/replay/{task}/{variant}/seed{seed}.nc", tasks=[w.task], seeds=[EXAMPLES_SEED]),
     output:
         png=report("results/figures/examples_{task}.png", caption="../report/examples.rst", category="Replay"),
         pdf="results/figures/examples_{task}.pdf",
@@ -63,7 +58,7 @@ rule figure_momentum_sweep:
 
 rule figure_loss_curves:
     input:
-        expand("results/models/{task}/{variant}/seed{seed}_loss.nc", task=TASKS, variant=TRAINED, seed=SEEDS),
+        per_task("results/models/{task}/{variant}/seed{seed}_loss.nc", trained=True),
     output:
         png=report("results/figures/loss_curves.png", caption="../report/loss_curves.rst", category="Training"),
         pdf="results/figures/loss_curves.pdf",
@@ -77,3 +72,96 @@ rule figure_loss_curves:
         CONDA_ENV
     shell:
         "{params.cli} figure loss --inputs {input} --out {output.png} 2> {log}"
+
+
+rule figure_kr24_kl:
+    input:
+        per_task("results/replay/{task}/{variant}/seed{seed}.nc", tasks=KR24_TASKS),
+    output:
+        png=report("results/figures/kr24_kl.png", caption="../report/kr24_kl.rst", category="KR24"),
+        pdf="results/figures/kr24_kl.pdf",
+    params:
+        cli=CLI,
+    log:
+        "results/logs/figures/kr24_kl.log",
+    benchmark:
+        "results/benchmarks/figures/kr24_kl.tsv"
+    conda:
+        CONDA_ENV
+    shell:
+        "{params.cli} figure kl --inputs {input} --out {output.png} 2> {log}"
+
+
+rule figure_kr24_densities:
+    input:
+        per_task("results/replay/{task}/{variant}/seed{seed}.nc", tasks=KR24_TASKS, seeds=[EXAMPLES_SEED]),
+    output:
+        png=report("results/figures/kr24_densities.png", caption="../report/kr24_densities.rst", category="KR24"),
+        pdf="results/figures/kr24_densities.pdf",
+    params:
+        cli=CLI,
+    log:
+        "results/logs/figures/kr24_densities.log",
+    benchmark:
+        "results/benchmarks/figures/kr24_densities.tsv"
+    conda:
+        CONDA_ENV
+    shell:
+        "{params.cli} figure densities --inputs {input} --out {output.png} 2> {log}"
+
+
+rule figure_kr24_summary:
+    input:
+        "results/tables/metrics.csv",
+    output:
+        png=report("results/figures/kr24_summary.png", caption="../report/kr24_summary.rst", category="KR24"),
+        pdf="results/figures/kr24_summary.pdf",
+    params:
+        cli=CLI,
+        tasks=" ".join(KR24_TASKS + HD_TASKS),
+    log:
+        "results/logs/figures/kr24_summary.log",
+    benchmark:
+        "results/benchmarks/figures/kr24_summary.tsv"
+    conda:
+        CONDA_ENV
+    shell:
+        "{params.cli} figure kr24 --inputs {input} --tasks {params.tasks} --out {output.png} 2> {log}"
+
+
+rule figure_hd_ring:
+    input:
+        per_task("results/replay/{task}/{variant}/seed{seed}.nc", tasks=HD_TASKS, seeds=[EXAMPLES_SEED]),
+    output:
+        png=report("results/figures/hd_ring.png", caption="../report/hd_ring.rst", category="KR24"),
+        pdf="results/figures/hd_ring.pdf",
+    params:
+        cli=CLI,
+    log:
+        "results/logs/figures/hd_ring.log",
+    benchmark:
+        "results/benchmarks/figures/hd_ring.tsv"
+    conda:
+        CONDA_ENV
+    shell:
+        "{params.cli} figure ring --inputs {input} --out {output.png} 2> {log}"
+
+
+rule figure_rat_code:
+    input:
+        replay=per_task("results/replay/{task}/{variant}/seed{seed}.nc", tasks=[RAT_TASK] if RAT_TASK else [],
+                        seeds=[EXAMPLES_SEED]),
+        test=f"results/data/{RAT_TASK}/test.nc" if RAT_TASK else [],
+    output:
+        png=report("results/figures/rat_code.png", caption="../report/rat_code.rst", category="Replay"),
+        pdf="results/figures/rat_code.pdf",
+    params:
+        cli=CLI,
+    log:
+        "results/logs/figures/rat_code.log",
+    benchmark:
+        "results/benchmarks/figures/rat_code.tsv"
+    conda:
+        CONDA_ENV
+    shell:
+        "{params.cli} figure code --inputs {input.replay} --test-paths {input.test} --out {output.png} 2> {log}"

@@ -24,7 +24,7 @@ rule metrics:
 
 rule summarise:
     input:
-        expand("results/metrics/{task}/{variant}/seed{seed}.nc", task=TASKS, variant=VARIANTS, seed=SEEDS),
+        per_task("results/metrics/{task}/{variant}/seed{seed}.nc"),
     output:
         table="results/tables/metrics.csv",
         summary="results/tables/summary.csv",

@@ -4,7 +4,7 @@
 rule report_pages:
     input:
         summary="results/tables/summary.md",
-        metrics=expand("results/metrics/{task}/{variant}/seed{seed}.nc", task=TASKS, variant=VARIANTS, seed=SEEDS),
+        metrics=per_task("results/metrics/{task}/{variant}/seed{seed}.nc"),
     output:
         summary=report("results/report/summary.html", caption="../report/summary.rst", category="Tables"),
         provenance=report("results/report/provenance.html", caption="../report/provenance.rst", category="Provenance"),

@@ -3,10 +3,15 @@
 from __future__ import annotations
 
 from .base import PathBatch, Task
+from .headdirection import HeadDirection
+from .openfield import OpenField
+from .rat import Rat
 from .tmaze import TMaze
 from .triangle import Triangle
 
-TASKS: dict[str, type[Task]] = {"tmaze": TMaze, "triangle": Triangle}
+TASKS: dict[str, type[Task]] = {
+    "tmaze": TMaze, "triangle": Triangle, "openfield": OpenField, "headdirection": HeadDirection, "rat": Rat,
+}
 
 
 def make_task(kind: str, **params) -> Task:
@@ -16,4 +21,4 @@ def make_task(kind: str, **params) -> Task:
     return TASKS[kind](**params)
 
 
-__all__ = ["PathBatch", "Task", "TMaze", "Triangle", "TASKS", "make_task"]
+__all__ = ["PathBatch", "Task", "TMaze", "Triangle", "OpenField", "HeadDirection", "Rat", "TASKS", "make_task"]

@@ -18,7 +18,8 @@ class PathBatch:
 
     Attributes:
         position: (B, T+1, D) latent path s_0..s_T, in the task's length unit.
-        inputs: (B, T, D_in) change-based input u_t = s_{t+1} - s_t (per step).
+        inputs: (B, T, D_in) change-based input, by default u_t = s_{t+1} - s_t (per step);
+            see :meth:`Task.inputs_of`.
         targets: (B, T, C) target code f(s_{t+1}) the readout must produce after step t.
         start_code: (B, C) code f(s_0) that the linear encoder maps to r_0.
     """
@@ -43,6 +44,8 @@ class Task:
     goal_radius: float = 0.1  # distance from a goal point that counts as reaching it
     goal_min_start_distance: float = 0.5  # goals closer than this to the start do not count
     off_track_tolerance: float = 0.1  # distance from the support beyond which a point is off track
+    circular: bool = False  # positions are angles (rad, space_dim 1): metrics use circular geometry
+    box: tuple | None = None  # ((x0, y0), (x1, y1)) of a rectangular arena, else None
 
     # --- paths ---------------------------------------------------------------------------------
     def sample_positions(self, n: int, steps: int, rng: np.random.Generator) -> np.ndarray:
@@ -59,10 +62,28 @@ class Task:
         code = self.encode(position)
         return PathBatch(
             position=position,
-            inputs=np.diff(position, axis=1).astype(np.float32),
+            inputs=self.inputs_of(position, code).astype(np.float32),
             targets=code[:, 1:].astype(np.float32),
             start_code=code[:, 0].astype(np.float32),
         )
+
+    def inputs_of(self, position: np.ndarray, code: np.ndarray) -> np.ndarray:
+        """Network inputs of paths: position (B, T+1, D), code (B, T+1, C) -> (B, T, D_in).
+        Default: the displacement s_{t+1} - s_t."""
+        return np.diff(position, axis=1)
+
+    @property
+    def input_dim(self) -> int:
+        """Size D_in of the network input (D when the input is the displacement)."""
+        return self.space_dim
+
+    @property
+    def area(self) -> float | None:
+        """Area of the rectangular arena (length unit squared), None if the task has none."""
+        if self.box is None:
+            return None
+        (x0, y0), (x1, y1) = self.box
+        return float((x1 - x0) * (y1 - y0))
 
     # --- the code the network reads out ---------------------------------------------------------
     @property
@@ -81,8 +102,8 @@ class Task:
     # --- geometry for metrics ------------------------------------------------------------------
     @property
     def goals(self) -> np.ndarray:
-        """Goal points (G, D) for reach time."""
-        raise NotImplementedError
+        """Goal points (G, D) for reach time; G = 0 (the default) skips the reach-time metrics."""
+        return np.zeros((0, self.space_dim))
 
     def distance_to_support(self, points: np.ndarray) -> np.ndarray:
         """Distance (...) from points (..., D) to the region the agent may occupy."""
