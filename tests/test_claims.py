@@ -130,3 +130,16 @@ def test_margin_override(synthetic):
 def test_paired_summary_rejects_bad_direction():
     with pytest.raises(ValueError, match="direction"):
         st.paired_summary([1.0, 2.0], "up")
+
+
+def test_paired_across_metrics_and_tasks():
+    rows = []
+    for seed in range(5):
+        rows += [dict(task="biased", variant="noisy", seed=seed, metric="kl", value=0.1 + 0.01 * seed),
+                 dict(task="biased", variant="noisy", seed=seed, metric="kl_untrained", value=2.0),
+                 dict(task="plain", variant="noisy", seed=seed, metric="kl", value=0.5)]
+    table = pd.DataFrame(rows)
+    d, base = st.paired_differences(table, "biased", "kl", "noisy", "noisy", metric_b="kl_untrained")
+    assert np.allclose(d.values, [0.1 + 0.01 * s - 2.0 for s in range(5)]) and base == 2.0
+    d, base = st.paired_differences(table, "biased", "kl", "noisy", "noisy", task_b="plain")
+    assert np.allclose(d.values, [0.01 * s - 0.4 for s in range(5)]) and base == 0.5

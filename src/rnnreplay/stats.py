@@ -90,15 +90,19 @@ def _by_seed(table: pd.DataFrame, task: str, variant: str, metric: str) -> pd.Se
     return rows.groupby("seed")["value"].mean()
 
 
-def paired_differences(table: pd.DataFrame, task: str, metric: str, a: str, b: str) -> tuple[pd.Series, float]:
-    """Per-seed differences metric(a) - metric(b) on ``task`` (seeds where both are finite) from a
-    long table (task, variant, seed, metric, value), and the mean of b over those seeds.
+def paired_differences(table: pd.DataFrame, task: str, metric: str, a: str, b: str,
+                       metric_b: str | None = None, task_b: str | None = None) -> tuple[pd.Series, float]:
+    """Per-seed differences metric(task, a) - metric_b(task_b, b) (seeds where both are finite)
+    from a long table (task, variant, seed, metric, value), and the mean of the B side over those
+    seeds. ``metric_b`` and ``task_b`` default to ``metric`` and ``task``: set ``metric_b`` to
+    compare a metric with its baseline in one run (KL vs KL of the untrained network), ``task_b``
+    to compare two tasks (biased vs unbiased) at the same seed.
 
     Returns:
-        (d indexed by seed, in the metric's unit; mean of b, or NaN when there are no pairs).
+        (d indexed by seed, in the metric's unit; mean of B, or NaN when there are no pairs).
     """
-    both = pd.concat([_by_seed(table, task, a, metric), _by_seed(table, task, b, metric)], axis=1,
-                     keys=["a", "b"]).dropna()
+    side_b = _by_seed(table, task_b or task, b, metric_b or metric)
+    both = pd.concat([_by_seed(table, task, a, metric), side_b], axis=1, keys=["a", "b"]).dropna()
     return both["a"] - both["b"], float(both["b"].mean()) if len(both) else np.nan
 
 
@@ -241,9 +245,15 @@ def evaluate_claims(table: pd.DataFrame, claims: dict, theory_checks: pd.DataFra
                 continue
             for task in comp["tasks"]:
                 if kind == "paired":
-                    d, base = paired_differences(table, task, comp["metric"], comp["a"], comp["b"])
+                    d, base = paired_differences(table, task, comp["metric"], comp["a"], comp["b"],
+                                                 comp.get("metric_b"), comp.get("task_b"))
                     margin = comp.get("margin", decision["margin"]) * abs(base) if np.isfinite(base) else 0.0
-                    label = f"{comp['a']} − {comp['b']}"
+                    side_b = comp["b"]
+                    if comp.get("metric_b") or comp.get("task_b"):
+                        side_b = f"{comp.get('metric_b') or comp['metric']}({comp.get('task_b') or task}/{comp['b']})"
+                        label = f"{comp['metric']}({task}/{comp['a']}) − {side_b}"
+                    else:
+                        label = f"{comp['a']} − {side_b}"
                 elif kind == "trend":
                     d = trend_statistics(table, task, comp["metric"], comp["x"])
                     margin = comp.get("margin", decision["trend_margin"])

@@ -3,7 +3,7 @@
 CLAIMS = {k: v for k, v in config.get("claims", {}).items() if k != "decision"}
 for _claim, _spec in CLAIMS.items():  # cross-references the schema cannot check
     for _comp in _spec["comparisons"]:
-        for _t in _comp.get("tasks", []):
+        for _t in [*_comp.get("tasks", []), *([_comp["task_b"]] if "task_b" in _comp else [])]:
             if _t not in config["tasks"]:
                 raise ValueError(f"claims.{_claim} names unknown task {_t!r}")
         for _v in [_comp.get("a"), _comp.get("b"), *_comp.get("x", {})]:
