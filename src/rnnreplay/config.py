@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 import yaml
 
 if TYPE_CHECKING:
-    from .model import CellParams
+    from .params import CellParams
 
 MECHANISM_KEYS = ("adaptation_in", "momentum_in")  # "both" (train + replay) or "replay" only
 VARIANT_META_KEYS = ("model_from", "description", "train")  # not cell knobs
@@ -91,7 +91,7 @@ def cell_knobs(config: dict, task: str, variant: str) -> dict:
 
 def split_knobs(knobs: dict) -> tuple[CellParams, dict]:
     """Separate the cell's parameters from the mechanism switches."""
-    from .model import CellParams  # here: importing torch at the top would slow every stage
+    from .params import CellParams  # torch-free: dry runs stay quick
 
     mechanisms = {k: knobs.get(k, "both") for k in MECHANISM_KEYS}
     for key, value in mechanisms.items():
