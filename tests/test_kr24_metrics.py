@@ -93,3 +93,10 @@ def test_replay_metrics_skip_reach_time_without_goals(rng):
     out = m.replay_metrics(hd, turns[:, 1:], turns[:, 0], turns, cfg)
     # the wrap at +-pi is not a jump: the step length is the turn size (std 0.23 rad/step)
     assert out["step_length"] == pytest.approx(0.2304 * np.sqrt(2 / np.pi), rel=0.15)
+
+
+def test_kde_kl_of_a_collapsed_cloud_is_nan(rng):
+    from rnnreplay.metrics import kde_kl
+
+    fixed_point = np.zeros((50, 2)) + [0.3, -0.2]
+    assert np.isnan(kde_kl(fixed_point, rng.normal(size=(500, 2)), n=200))

@@ -175,9 +175,15 @@ def kl_monte_carlo(sample_p, logpdf_p, logpdf_q, n: int, rng: np.random.Generato
 def kde_kl(p_points: np.ndarray, q_points: np.ndarray, n: int = 2500, max_points: int = 5000,
            seed: int = 0) -> float:
     """KL(P || Q) between Gaussian KDEs of two point clouds (..., D) [KR24: P = quiescent
-    (replay), Q = active]; nats. See :func:`kl_monte_carlo` and :func:`fit_kde`."""
+    (replay), Q = active]; nats. See :func:`kl_monte_carlo` and :func:`fit_kde`.
+
+    NaN when either cloud is degenerate (its covariance is singular, e.g. a noiseless network
+    whose replay settles on a fixed point): a KDE, and so this KL, is then undefined."""
     rng = np.random.default_rng(seed)
-    kp, kq = fit_kde(p_points, max_points, rng), fit_kde(q_points, max_points, rng)
+    try:
+        kp, kq = fit_kde(p_points, max_points, rng), fit_kde(q_points, max_points, rng)
+    except np.linalg.LinAlgError:
+        return float("nan")
     return kl_monte_carlo(lambda m, r: kp.resample(m, seed=r).T, lambda x: kp.logpdf(x.T),
                           lambda x: kq.logpdf(x.T), n, rng)
 
