@@ -263,31 +263,27 @@ def cmd_report(args) -> None:
 
 def cmd_theory(args) -> None:
     from . import figures
+    from .io import write_text
     from .theory import run_checks
 
     t0 = time.perf_counter()
     checks = run_checks(seed=args.seed, n=args.n)
-    Path(args.checks).parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(args.checks).with_name(f".{Path(args.checks).name}.tmp")
-    checks.to_csv(tmp, index=False)
-    tmp.replace(args.checks)
+    write_text(args.checks, checks.to_csv(index=False))
     figures.theory(args.out, seed=args.seed, n=args.n)
     _log(f"theory: {int(checks['passed'].sum())}/{len(checks)} checks pass -> {args.checks}, {args.out}, "
          f"{time.perf_counter() - t0:.1f} s")
 
 
 def cmd_claims(args) -> None:
+    from .io import write_text
     from .stats import claims_markdown, evaluate_claims
 
     t0 = time.perf_counter()
     claims = _spec(args.spec)
     checks = pd.read_csv(args.theory_checks) if args.theory_checks else None
     result = evaluate_claims(pd.read_csv(args.metrics), claims, checks)
-    for out, text in ((args.out_csv, result.to_csv(index=False)), (args.out_md, claims_markdown(result, claims.get("decision")))):
-        Path(out).parent.mkdir(parents=True, exist_ok=True)
-        tmp = Path(out).with_name(f".{Path(out).name}.tmp")
-        tmp.write_text(text)
-        tmp.replace(out)
+    write_text(args.out_csv, result.to_csv(index=False))
+    write_text(args.out_md, claims_markdown(result, claims.get("decision")))
     verdicts = result.drop_duplicates("claim").set_index("claim")["claim_verdict"]
     _log("claims: " + ", ".join(f"{c} {v}" for c, v in verdicts.items()) + f" -> {args.out_csv}, {args.out_md}, {time.perf_counter() - t0:.1f} s")
 
