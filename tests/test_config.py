@@ -73,3 +73,19 @@ def test_task_variant_lists_and_replay_noise_override(default_config):
     cfg["tasks"]["tmaze"]["variants"] = ["nope"]
     with pytest.raises(ValueError, match="unknown variant"):
         rc.task_variants(cfg, "tmaze")
+
+
+def test_cross_references_give_one_line_errors(default_config, root):
+    cfg = copy.deepcopy(default_config)
+    cfg["figures"]["kr24"]["tasks"] = ["openfield", "nofield"]
+    cfg["tasks"]["tmaze"]["variants"] = ["leak", "nope"]
+    cfg["claims"]["C2"]["comparisons"][0]["tasks"] = ["tmaze", "maze9"]
+    cfg["claims"]["K2"]["comparisons"][0]["task_b"] = "elsewhere"
+    cfg["claims"]["C3"]["comparisons"][0]["a"] = "leak_adaptt"
+    errors = rc.config_errors(cfg, root / "workflow" / "schemas" / "config.schema.yaml")
+    assert "figures.kr24.tasks: unknown task 'nofield'" in errors
+    assert "tasks.tmaze.variants: unknown variant 'nope'" in errors
+    assert "claims.C2.comparisons.0: unknown task 'maze9'" in errors
+    assert "claims.K2.comparisons.0: unknown task 'elsewhere'" in errors
+    assert "claims.C3.comparisons.0: unknown variant 'leak_adaptt'" in errors
+    assert rc.config_errors(default_config, root / "workflow" / "schemas" / "config.schema.yaml") == []

@@ -205,6 +205,22 @@ def _reference_errors(config: dict) -> list[str]:
     examples_seed = config.get("figures", {}).get("examples_seed")
     if examples_seed is not None and examples_seed not in seeds:
         errors.append(f"figures.examples_seed: {examples_seed} is not one of seeds {seeds}")
+    figures = config.get("figures", {}) or {}
+    kr24 = figures.get("kr24", {}) or {}
+    named_tasks = {"figures.kr24.tasks": kr24.get("tasks", []), "figures.kr24.hd_tasks": kr24.get("hd_tasks", []),
+                   "figures.rat_task": [figures["rat_task"]] if figures.get("rat_task") else []}
+    for key, names in named_tasks.items():
+        errors += [f"{key}: unknown task {t!r}" for t in names if t not in config["tasks"]]
+    for task, entry in config["tasks"].items():
+        errors += [f"tasks.{task}.variants: unknown variant {v!r}" for v in entry.get("variants") or []
+                   if v not in variants]
+    for claim, spec in (config.get("claims") or {}).items():
+        for i, comp in enumerate([] if claim == "decision" else spec.get("comparisons", [])):
+            where = f"claims.{claim}.comparisons.{i}"
+            tasks = [*comp.get("tasks", []), *([comp["task_b"]] if "task_b" in comp else [])]
+            errors += [f"{where}: unknown task {t!r}" for t in tasks if t not in config["tasks"]]
+            errors += [f"{where}: unknown variant {v!r}" for v in [comp.get("a"), comp.get("b"), *comp.get("x", {})]
+                       if v is not None and v not in variants]
     for task, entry in config["tasks"].items():
         try:
             make_task(entry["kind"], **(entry.get("params") or {}))

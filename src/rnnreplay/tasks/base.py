@@ -116,3 +116,23 @@ class Task:
     def outline(self) -> list[np.ndarray]:
         """Polylines (each (K, 2)) that draw the environment in figures."""
         return []
+
+
+class CellCodedTask(Task):
+    """A task whose target code is the firing of a cell population ``self.cells`` (an object
+    with ``n``, ``encode`` (..., D) -> (..., n) and ``decode`` (..., n) -> (..., D)), set by the
+    subclass: the place-cell boxes and the head-direction ring."""
+
+    cells = None
+
+    @property
+    def code_dim(self) -> int:
+        return self.cells.n
+
+    def encode(self, position: np.ndarray) -> np.ndarray:
+        """Cell firing (..., n_cells) at positions (..., D) in the task's length unit."""
+        return self.cells.encode(position)
+
+    def decode(self, code: np.ndarray) -> np.ndarray:
+        """Positions (..., D) decoded from firing (..., n_cells) (top-k cells)."""
+        return self.cells.decode(code)

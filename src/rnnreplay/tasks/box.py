@@ -8,11 +8,11 @@ from __future__ import annotations
 
 import numpy as np
 
-from .base import Task
+from .base import CellCodedTask
 from .cells import PlaceCells, random_centres
 
 
-class BoxArena(Task):
+class BoxArena(CellCodedTask):
     """Base of the box tasks. Subclasses call :meth:`_setup_box` and implement
     :meth:`sample_positions`.
     """
@@ -29,18 +29,6 @@ class BoxArena(Task):
         self.cells = PlaceCells(centres, cell_sigma, normalise=normalise, top_k=top_k)
         self.grid = int(grid)
         self.region_names = tuple(f"grid_{i}_{j}" for j in range(self.grid) for i in range(self.grid))
-
-    @property
-    def code_dim(self) -> int:
-        return self.cells.n
-
-    def encode(self, position: np.ndarray) -> np.ndarray:
-        """Place-cell firing (..., n_cells) at positions (..., 2) in m."""
-        return self.cells.encode(position)
-
-    def decode(self, code: np.ndarray) -> np.ndarray:
-        """Positions (..., 2) in m decoded from firing (..., n_cells) (top-k centres)."""
-        return self.cells.decode(code)
 
     def distance_to_support(self, points: np.ndarray) -> np.ndarray:
         """Distance (m) outside the box; 0 inside."""

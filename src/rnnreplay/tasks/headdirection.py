@@ -11,11 +11,11 @@ from __future__ import annotations
 
 import numpy as np
 
-from .base import Task
+from .base import CellCodedTask
 from .cells import HeadDirectionCells, wrap_angle
 
 
-class HeadDirection(Task):
+class HeadDirection(CellCodedTask):
     """KR24's head-direction task (positions are angles, space_dim 1, unit rad).
 
     Args:
@@ -59,18 +59,6 @@ class HeadDirection(Task):
     def inputs_of(self, position: np.ndarray, code: np.ndarray) -> np.ndarray:
         """The turn per step (B, T, 1) in rad: the heading's change, unwrapped."""
         return wrap_angle(np.diff(position, axis=1))
-
-    @property
-    def code_dim(self) -> int:
-        return self.cells.n
-
-    def encode(self, position: np.ndarray) -> np.ndarray:
-        """Cell firing (..., n_cells) at headings (..., 1) in rad."""
-        return self.cells.encode(position)
-
-    def decode(self, code: np.ndarray) -> np.ndarray:
-        """Headings (..., 1) in rad from firing (..., n_cells)."""
-        return self.cells.decode(code)
 
     def distance_to_support(self, points: np.ndarray) -> np.ndarray:
         """Every heading is on the ring: zeros (...)."""
