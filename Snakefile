@@ -5,7 +5,12 @@ from snakemake.utils import min_version
 min_version("9.20")
 
 
-configfile: "config.yaml"
+# config.yaml is the default experiment. A config given with --configfile (workflow/configs/*.yaml)
+# replaces it whole rather than being merged into it, so a sweep never inherits the default's
+# tasks or variants; --config KEY=VALUE still overrides single keys of either.
+if not workflow.overwrite_configfiles:
+
+    configfile: "config.yaml"
 
 
 include: "workflow/rules/common.smk"  # first: it checks the config (one line per problem) and validates it
