@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 import yaml
 
+from rnnreplay.config import task_trained_variants
 from test_workflow import ROOT, job_counts, snakemake
 
 pytestmark = pytest.mark.workflow
@@ -49,7 +50,10 @@ def test_paper_dry_run_through_slurm_profile_sizes_training_from_config(tmp_path
     proc = snakemake("-n", "--workflow-profile", str(PROFILES / "slurm"), "--configfile",
                      str(ROOT / "workflow" / "configs" / "paper.yaml"), "--directory", str(tmp_path))
     counts = job_counts(proc.stdout)
-    assert counts["train"] == 2 * len(paper["seeds"]) * 5  # 2 tasks x 5 trained variants
+    trained = sum(len(task_trained_variants(paper, task)) for task in paper["tasks"])
+    assert counts["train"] == len(paper["seeds"]) * trained
+    assert set(paper["tasks"]) >= {"tmaze", "triangle", "openfield", "openfield_biased", "headdirection",
+                                   "headdirection_biased", "rat"}  # every experiment of both papers
     assert "Group job data" in proc.stdout and "Group job summaries" in proc.stdout
     paper_jobs = train_resources(proc.stdout)
     assert len(paper_jobs) == counts["train"]
