@@ -51,8 +51,8 @@ def cluster():
 
 
 def tiny_cluster_config() -> dict:
-    """tests/configs/tiny.yaml cut to one task and one seed: every rule and both group jobs run,
-    in about 7 SLURM jobs instead of about 25 (each costs two Snakemake start-ups and a poll)."""
+    """tests/configs/tiny.yaml cut to one task and one seed: every rule and all three group jobs
+    run, in 5 SLURM jobs instead of about 25 (each costs two Snakemake start-ups and a poll)."""
     cfg = yaml.safe_load((ROOT / "tests" / "configs" / "tiny.yaml").read_text())
     cfg["seeds"] = [0]
     cfg["tasks"] = {"tmaze": cfg["tasks"]["tmaze"]}
@@ -102,9 +102,9 @@ def test_tiny_workflow_runs_on_slurm(cluster, tmp_path):
     # every SLURM job Snakemake submitted ran to COMPLETED, as sacct saw it
     submitted = [line for line in out.splitlines() if "submitted with SLURM jobid" in line]
     ids = [re.search(r"SLURM jobid (\d+)", line).group(1) for line in submitted]
-    # grouped: 1 data group job, 2 trainings, 3 replays, 1 group job for metrics/tables/figures
-    # (ungrouped it would be 15 SLURM jobs)
-    assert len(ids) == 7, "\n".join(submitted)
+    # grouped: 1 data group job, 2 trainings, 1 group job of the 3 replays with their metrics,
+    # 1 group job for tables/figures/claims (ungrouped it would be 15 SLURM jobs)
+    assert len(ids) == 5, "\n".join(submitted)
     deadline = time.monotonic() + 60  # a finished job reaches the accounting DB a few s late
     while True:
         acct = sh("sacct", "-n", "-X", "-P", "--format=JobID,State", "-j", ",".join(ids))
@@ -114,5 +114,5 @@ def test_tiny_workflow_runs_on_slurm(cluster, tmp_path):
         time.sleep(2)
     assert set(states) == set(ids), (ids, acct.stdout, acct.stderr)
     assert set(states.values()) == {"COMPLETED"}, states
-    assert sum("slurm_logs/group_" in line for line in submitted) == 2, "\n".join(submitted)
+    assert sum("slurm_logs/group_" in line for line in submitted) == 3, "\n".join(submitted)
     assert "torch threads 1" in (res / "logs" / "train" / "tmaze" / "noleak" / "seed0.log").read_text()

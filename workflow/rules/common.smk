@@ -72,18 +72,27 @@ CPU_RATE = 3e8  # cell-units per second per thread, on the slow side of that mea
 GPU_RATE = 2e10  # assumed, not measured here (no GPU was available when this was written)
 
 
+def _sizes(wildcards):
+    """(hidden units N, batch B, sequence length T, Adam steps) of the job's trained model: the
+    task's and variant's own overrides of the config's sizes."""
+    source = rc.trained_variant(config, wildcards.variant)
+    hidden = rc.cell_knobs(config, wildcards.task, source)["hidden"]
+    train = rc.train_settings(config, wildcards.task, source)
+    return hidden, train["batch"], config["data"]["steps"], train["steps"]
+
+
 def train_mem_mb(wildcards, attempt):
     """MB for a training job: 1 GB for Python, torch and Snakemake in the job, plus about 20
     (B, T, N) float32 tensors kept for backprop; grows with each retry."""
-    n, b, t = config["model"]["hidden"], config["train"]["batch"], config["data"]["steps"]
+    n, b, t, _ = _sizes(wildcards)
     return int(1000 + 20 * b * t * n * 4 / 1e6) * attempt
 
 
 def train_runtime(wildcards, attempt):
     """Minutes for a training job: steps * B * T * N^2 cell-units at CPU_RATE per thread (threads
     scale as threads^0.75) or GPU_RATE, with a 1.5x margin; at least 10; grows with each retry."""
-    n, b, t = config["model"]["hidden"], config["train"]["batch"], config["data"]["steps"]
-    work = config["train"]["steps"] * b * t * n * n
+    n, b, t, steps = _sizes(wildcards)
+    work = steps * b * t * n * n
     rate = GPU_RATE if config.get("device") == "cuda" else CPU_RATE * THREADS**0.75
     return max(10, math.ceil(1.5 * work / rate / 60)) * attempt
 
@@ -91,7 +100,7 @@ def train_runtime(wildcards, attempt):
 def replay_runtime(wildcards, attempt):
     """Minutes for a replay job: trajectories * steps * N^2 forward cell-units (a third of a
     training unit's cost) at the training rate, with a 3x margin; at least 10."""
-    n = config["model"]["hidden"]
+    n = _sizes(wildcards)[0]
     work = config["replay"]["trajectories"] * config["replay"]["steps"] * n * n / 3
     rate = GPU_RATE if config.get("device") == "cuda" else CPU_RATE * THREADS**0.75
     return max(10, math.ceil(3 * work / rate / 60)) * attempt
