@@ -307,17 +307,21 @@ class NoisyGRU(nn.Module):
         asked, hidden (B, T, N); see :meth:`NoisyRNN.forward` for the arguments."""
         p = self.params
         batch, steps, _ = inputs.shape
+        n = p.hidden
         h = self.encoder(start_code)  # (B, N)
-        drive = self.input(inputs)  # (B, T, 3N)
-        noise = draw_noise(p.noise, (steps, batch, p.hidden), p.noise_std * noise_multiplier, h, generator)
+        # (T, B, 3N): every step's input drive in one product, time-major so step t is contiguous
+        drive = self.input(inputs.transpose(0, 1))
+        # unbind: per-step views whose backward is one stack (indexing drive[t] instead would make
+        # autograd build a zero-filled (T, B, 3N) gradient for every step)
+        drive_gates, drive_candidate = drive[..., : 2 * n].unbind(0), drive[..., 2 * n:].unbind(0)
+        u_gates, u_h = self.recurrent_gates.weight.T, self.recurrent.weight.T  # (N, 2N), (N, N)
+        noise = draw_noise(p.noise, (steps, batch, n), p.noise_std * noise_multiplier, h, generator)
         states = []
         for t in progress(steps):
-            d_z, d_g, d_h = drive[:, t].chunk(3, dim=-1)
-            r_z, r_g = self.recurrent_gates(h).chunk(2, dim=-1)
-            z = torch.sigmoid(d_z + r_z)
-            g = torch.sigmoid(d_g + r_g)
-            candidate = self.phi(d_h + self.recurrent(g * h))
-            h = h + p.leak * (1 - z) * (candidate - h)
+            gates = torch.sigmoid(torch.addmm(drive_gates[t], h, u_gates))  # z and g in one product
+            z, g = gates[:, :n], gates[:, n:]
+            candidate = self.phi(torch.addmm(drive_candidate[t], g * h, u_h))
+            h = torch.addcmul(h, 1 - z, candidate - h, value=p.leak)  # h + leak (1 - z) (c - h)
             if noise is not None:
                 h = h + noise[t]
             states.append(h)
