@@ -126,3 +126,21 @@ def test_pinned_outputs_of_a_seeded_model():
     ref, _ = reference_forward(model, inputs, start, generator=torch.Generator().manual_seed(3))
     torch.testing.assert_close(out, ref, rtol=0, atol=1e-6)
     assert out.shape == (6, 10, 5) and torch.isfinite(out).all()
+
+
+@pytest.mark.parametrize("cell", ["rnn", "gru"])
+def test_zero_input_replay_equals_explicit_zeros(cell):
+    """inputs=None (replay: the bias broadcast, no (T, B, N) drive tensor) gives bitwise the
+    outputs and hidden states of an explicit all-zero input."""
+    torch.manual_seed(0)
+    params = CellParams(hidden=32, leak=0.3, sigma=0.05, cell=cell,
+                        **(dict(activation="tanh") if cell == "gru" else dict(adapt_strength=0.2, friction=0.7)))
+    model = model_mod.make_cell(n_in=2, n_out=5, params=params).eval()
+    start = torch.randn(4, 5)
+    with torch.inference_mode():
+        explicit = model(torch.zeros(4, 50, 2), start, generator=torch.Generator().manual_seed(1), return_hidden=True)
+        implicit = model(None, start, steps=50, generator=torch.Generator().manual_seed(1), return_hidden=True)
+    for a, b in zip(explicit, implicit):
+        assert torch.equal(a, b)
+    with pytest.raises(ValueError, match="steps"):
+        model(None, start)

@@ -28,6 +28,20 @@ from .params import CELLS, NOISE_KINDS, NOISE_SCALINGS, CellParams  # noqa: F401
 ACTIVATIONS = {"relu": torch.relu, "tanh": torch.tanh, "leaky_relu": nn.functional.leaky_relu}
 
 
+def input_drive(layer: nn.Linear, inputs: torch.Tensor | None, batch: int, steps: int | None) -> torch.Tensor:
+    """W_in u_t + b for every step, time-major (T, B, H), H = ``layer``'s output size.
+
+    ``inputs`` (B, T, D_in), or None for zero input over ``steps`` steps (replay): then the drive
+    is the bias alone, broadcast to (T, B, H) without memory (the same values as ``layer`` of
+    zeros, which would allocate and fill T * B * H floats)."""
+    if inputs is not None:
+        return layer(inputs.transpose(0, 1))
+    if steps is None:
+        raise ValueError("zero input (inputs=None) needs the number of steps")
+    bias = layer.bias if layer.bias is not None else torch.zeros(layer.out_features)
+    return bias.expand(steps, batch, layer.out_features)
+
+
 class NoisyRNN(nn.Module):
     """Noisy leaky RNN with optional adaptation and momentum; see the module docstring.
 
@@ -49,9 +63,10 @@ class NoisyRNN(nn.Module):
 
     def forward(
         self,
-        inputs: torch.Tensor,
+        inputs: torch.Tensor | None,
         start_code: torch.Tensor,
         *,
+        steps: int | None = None,
         adaptation: bool = True,
         momentum: bool = True,
         noise_multiplier: float = 1.0,
@@ -62,8 +77,9 @@ class NoisyRNN(nn.Module):
         """Run the cell over a sequence.
 
         Args:
-            inputs: (B, T, D_in) inputs u_t (zeros for replay).
+            inputs: (B, T, D_in) inputs u_t, or None for zero input (replay) over ``steps``.
             start_code: (B, C) code f(s_0); r_0 = W_enc f(s_0).
+            steps: the number of steps T when ``inputs`` is None.
             adaptation, momentum: whether these mechanisms act (off = b_a 0, lambda_v 1).
             noise_multiplier: factor on the noise std (sqrt(2) in replay, 0 to switch it off).
             generator: torch generator for the noise (reproducible runs).
@@ -75,10 +91,11 @@ class NoisyRNN(nn.Module):
             outputs (B, T, C) readouts o_0..o_{T-1}, and hidden (B, T, N) r_1..r_T if asked.
         """
         p = self.params
-        batch, steps, _ = inputs.shape
+        batch = start_code.shape[0]
         r = self.encoder(start_code)  # (B, N): r_0
         # (T, B, N): W_in u_t + b for every step at once, time-major so that step t is contiguous
-        drive = self.input(inputs.transpose(0, 1))
+        drive = input_drive(self.input, inputs, batch, steps)
+        steps = drive.shape[0]
         use_adaptation = adaptation and p.adapt_strength > 0
         knobs = _Knobs(
             leak=p.leak,
@@ -301,16 +318,17 @@ class NoisyGRU(nn.Module):
         self.readout = nn.Linear(n, n_out)  # W_out, c
         self.phi = ACTIVATIONS[params.activation]
 
-    def forward(self, inputs, start_code, *, adaptation=True, momentum=True, noise_multiplier=1.0,
+    def forward(self, inputs, start_code, *, steps=None, adaptation=True, momentum=True, noise_multiplier=1.0,
                 generator=None, return_hidden=False, progress=range):
-        """Run the GRU: inputs (B, T, D_in), start_code (B, C) -> outputs (B, T, C) and, if
-        asked, hidden (B, T, N); see :meth:`NoisyRNN.forward` for the arguments."""
+        """Run the GRU: inputs (B, T, D_in) (or None: zero input over ``steps``), start_code (B, C)
+        -> outputs (B, T, C) and, if asked, hidden (B, T, N); see :meth:`NoisyRNN.forward`."""
         p = self.params
-        batch, steps, _ = inputs.shape
+        batch = start_code.shape[0]
         n = p.hidden
         h = self.encoder(start_code)  # (B, N)
         # (T, B, 3N): every step's input drive in one product, time-major so step t is contiguous
-        drive = self.input(inputs.transpose(0, 1))
+        drive = input_drive(self.input, inputs, batch, steps)
+        steps = drive.shape[0]
         # unbind: per-step views whose backward is one stack (indexing drive[t] instead would make
         # autograd build a zero-filled (T, B, 3N) gradient for every step)
         drive_gates, drive_candidate = drive[..., : 2 * n].unbind(0), drive[..., 2 * n:].unbind(0)

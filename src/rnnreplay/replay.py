@@ -81,12 +81,11 @@ def sample_replay(
     n, steps = replay_cfg["trajectories"], replay_cfg["steps"]
     start = np.asarray(start_positions)[np.arange(n) % len(start_positions)]
     start_code = torch.from_numpy(task.encode(start)).to(device)
-    inputs = torch.zeros((n, steps, task.input_dim), device=device)
     gen = torch.Generator(device=device).manual_seed(derive_seed(*seed_parts, "replay") % 2**63)
     model = model.to(device)
     with torch.inference_mode():
         readout, hidden = model(
-            inputs, start_code, noise_multiplier=replay_cfg["noise_multiplier"], generator=gen, return_hidden=True,
+            None, start_code, steps=steps, noise_multiplier=replay_cfg["noise_multiplier"], generator=gen, return_hidden=True,
             progress=lambda n: progress.steps(n, "replay", log),
         )
     readout = readout.cpu().numpy()

@@ -65,7 +65,6 @@ def main():
     task = PlaceCode(cells)
     starts = np.random.default_rng(1).uniform(-1, 1, (batch, 2)).astype(np.float32)
     start_code = torch.from_numpy(task.encode(starts))
-    inputs = torch.zeros((batch, steps, 2))
     flops = replay_flops(batch, steps, hidden, cells)
     cfg = dict(trajectories=batch, steps=steps, noise_multiplier=2**0.5, hidden_every=args.hidden_every)
     rows = []
@@ -75,7 +74,7 @@ def main():
 
         def network():
             with torch.inference_mode():
-                return model(inputs, start_code, noise_multiplier=2**0.5,
+                return model(None, start_code, steps=steps, noise_multiplier=2**0.5,
                              generator=torch.Generator().manual_seed(2), return_hidden=True)
 
         def end_to_end():
