@@ -31,8 +31,12 @@ def _log(msg: str) -> None:
 
 
 def _threads(n: int | None) -> None:
+    """Torch threads for a train/replay job, and reuse of freed memory (see rnnreplay.allocator)."""
     import torch
 
+    from .allocator import keep_freed_memory
+
+    keep_freed_memory()
     if n:
         torch.set_num_threads(n)
 

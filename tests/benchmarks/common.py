@@ -45,6 +45,10 @@ def parser(description: str) -> argparse.ArgumentParser:
 
 
 def setup(args) -> None:
+    """As a train/replay job starts: torch threads and glibc's reuse of freed memory."""
+    from rnnreplay.allocator import keep_freed_memory
+
+    keep_freed_memory()
     torch.set_num_threads(args.threads)
 
 
