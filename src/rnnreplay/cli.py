@@ -191,19 +191,29 @@ def cmd_summarise(args) -> None:
          f"{args.summary}, {args.markdown}, {time.perf_counter() - t0:.1f} s")
 
 
+def _read_runs(paths: list[str], required: tuple[str, ...]):
+    """The (spec, dataset) of each replay file, in order, and the task of the first file (the
+    figures that use it draw one task's files)."""
+    from .data import task_from_spec
+    from .io import read_dataset, spec_of
+
+    runs = [(spec_of(ds), ds) for ds in (read_dataset(path, required=required) for path in paths)]
+    return runs, task_from_spec(runs[0][0]["task"]) if runs else None
+
+
+def _run_name(spec: dict) -> str:
+    """``task/variant`` of a file's spec."""
+    return f"{spec['task']['task']}/{spec['variant']}"
+
+
 def cmd_figure(args) -> None:
     from . import figures
-    from .data import task_from_spec
     from .io import read_dataset, spec_of
 
     t0 = time.perf_counter()
     if args.kind == "examples":
-        replays, task = {}, None
-        for path in args.inputs:
-            ds = read_dataset(path, required=("position",))
-            spec = spec_of(ds)
-            task = task or task_from_spec(spec["task"])
-            replays[spec["variant"]] = ds["position"].values[: args.n_show]
+        runs, task = _read_runs(args.inputs, ("position",))
+        replays = {spec["variant"]: ds["position"].values[: args.n_show] for spec, ds in runs}
         figures.replay_examples(task, replays, args.out, n_show=args.n_show)
     elif args.kind == "metrics":
         table = pd.read_csv(args.inputs[0])
@@ -216,31 +226,20 @@ def cmd_figure(args) -> None:
     elif args.kind == "kl":
         figures.kl_heatmap(kl_matrix(args.inputs), args.out)
     elif args.kind == "densities":
-        densities, task = {}, None
-        for path in args.inputs:
-            ds = read_dataset(path, required=("position", "active_position"))
-            spec = spec_of(ds)
-            task = task or task_from_spec(spec["task"])
-            burn = spec["metrics"]["burn_in"]
-            densities[f"{spec['task']['task']}/{spec['variant']}"] = (
-                ds["active_position"].values, ds["position"].values[:, burn:])
+        runs, task = _read_runs(args.inputs, ("position", "active_position"))
+        densities = {_run_name(spec): (ds["active_position"].values,
+                                       ds["position"].values[:, spec["metrics"]["burn_in"]:]) for spec, ds in runs}
         figures.density_grid(task, densities, args.out)
     elif args.kind == "kr24":
         figures.kr24_summary(pd.read_csv(args.inputs[0]), args.tasks, args.out)
     elif args.kind == "ring":
-        replays = {}
-        for path in args.inputs:
-            ds = read_dataset(path, required=("position",))
-            spec = spec_of(ds)
-            replays[f"{spec['task']['task']}/{spec['variant']}"] = ds["position"].values
+        runs, _ = _read_runs(args.inputs, ("position",))
+        replays = {_run_name(spec): ds["position"].values for spec, ds in runs}
         figures.heading_ring(replays, args.out, n_show=args.n_show)
     elif args.kind == "code":
-        replays, task = {}, None
-        for path in args.inputs:
-            ds = read_dataset(path, required=("position", "readout"))
-            spec = spec_of(ds)
-            task = task or task_from_spec(spec["task"])
-            replays[spec["variant"]] = (ds["position"].values[: args.n_show], ds["readout"].values[: args.n_show])
+        runs, task = _read_runs(args.inputs, ("position", "readout"))
+        replays = {spec["variant"]: (ds["position"].values[: args.n_show], ds["readout"].values[: args.n_show])
+                   for spec, ds in runs}
         true_code = task.encode(read_dataset(args.test_paths, required=("position",))["position"].values)
         figures.code_space(task, replays, true_code, args.out, n_show=min(args.n_show, 3))
     elif args.kind == "loss":
@@ -307,7 +306,7 @@ def kl_matrix(paths: list[str]) -> pd.DataFrame:
         ds = read_dataset(path, required=("position", "active_position"))
         spec = spec_of(ds)
         burn = spec["metrics"]["burn_in"]
-        runs.append(dict(name=f"{spec['task']['task']}/{spec['variant']}", seed=spec["seed"], spec=spec,
+        runs.append(dict(name=_run_name(spec), seed=spec["seed"], spec=spec,
                          quiescent=ds["position"].values[:, burn:], active=ds["active_position"].values,
                          untrained=ds["untrained_position"].values[:, burn:] if "untrained_position" in ds else None))
     rows = []
