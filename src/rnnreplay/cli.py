@@ -298,13 +298,10 @@ def kl_matrix(paths: list[str]) -> pd.DataFrame:
     Returns a long table with columns quiescent, active, seed, kl (nats)."""
     from .config import derive_seed
     from .data import task_from_spec
-    from .io import read_dataset, spec_of
     from .metrics import kde_kl, uniform_box_kl
 
     runs = []
-    for path in paths:
-        ds = read_dataset(path, required=("position", "active_position"))
-        spec = spec_of(ds)
+    for spec, ds in _read_runs(paths, ("position", "active_position"))[0]:
         burn = spec["metrics"]["burn_in"]
         runs.append(dict(name=_run_name(spec), seed=spec["seed"], spec=spec,
                          quiescent=ds["position"].values[:, burn:], active=ds["active_position"].values,

@@ -148,7 +148,7 @@ def loss_curves(curves: pd.DataFrame, path) -> None:
         curves: columns task, variant, seed, step, loss.
         path: output PNG.
     """
-    from scipy import stats
+    from .stats import mean_ci
 
     tasks = list(dict.fromkeys(curves["task"]))
     fig, axes = plt.subplots(1, len(tasks), figsize=(4.5 * len(tasks), 3.4), squeeze=False)
@@ -160,12 +160,10 @@ def loss_curves(curves: pd.DataFrame, path) -> None:
             # summary on a log axis (a per-step bootstrap, as seaborn draws it, took 90 s for the
             # default run's 95 curves of 600 steps)
             log_loss = np.log(v["loss"].clip(lower=np.finfo(np.float32).tiny)).groupby(v["step"])
-            by_step = log_loss.agg(["mean", "std", "count"])
-            half = (stats.t.ppf(0.975, np.maximum(by_step["count"] - 1, 1)) * by_step["std"]
-                    / np.sqrt(by_step["count"])).fillna(0)
-            ax.plot(by_step.index, np.exp(by_step["mean"]), color=colour, lw=1, label=variant)
-            ax.fill_between(by_step.index, np.exp(by_step["mean"] - half), np.exp(by_step["mean"] + half),
-                            color=colour, alpha=0.2, lw=0)
+            steps = np.array(list(log_loss.groups))
+            mean, low, high = np.array([mean_ci(g) for _, g in log_loss]).T
+            ax.plot(steps, np.exp(mean), color=colour, lw=1, label=variant)
+            ax.fill_between(steps, np.exp(low), np.exp(high), color=colour, alpha=0.2, lw=0)
         ax.set_yscale("log")
         ax.set_xlabel("step")
         ax.set_ylabel("loss")

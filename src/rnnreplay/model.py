@@ -38,7 +38,7 @@ def input_drive(layer: nn.Linear, inputs: torch.Tensor | None, batch: int, steps
         return layer(inputs.transpose(0, 1))
     if steps is None:
         raise ValueError("zero input (inputs=None) needs the number of steps")
-    bias = layer.bias if layer.bias is not None else torch.zeros(layer.out_features)
+    bias = layer.bias if layer.bias is not None else layer.weight.new_zeros(layer.out_features)
     return bias.expand(steps, batch, layer.out_features)
 
 

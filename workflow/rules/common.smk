@@ -81,6 +81,12 @@ def _sizes(wildcards):
     return hidden, train["batch"], config["data"]["steps"], train["steps"]
 
 
+def _rate():
+    """Cell-units per second of one job: GPU_RATE on CUDA, else CPU_RATE per thread (threads scale
+    as threads^0.75)."""
+    return GPU_RATE if config.get("device") == "cuda" else CPU_RATE * THREADS**0.75
+
+
 def train_mem_mb(wildcards, attempt):
     """MB for a training job: 1 GB for Python, torch and Snakemake in the job, plus about 20
     (B, T, N) float32 tensors kept for backprop; grows with each retry."""
@@ -93,8 +99,7 @@ def train_runtime(wildcards, attempt):
     scale as threads^0.75) or GPU_RATE, with a 1.5x margin; at least 10; grows with each retry."""
     n, b, t, steps = _sizes(wildcards)
     work = steps * b * t * n * n
-    rate = GPU_RATE if config.get("device") == "cuda" else CPU_RATE * THREADS**0.75
-    return max(10, math.ceil(1.5 * work / rate / 60)) * attempt
+    return max(10, math.ceil(1.5 * work / _rate() / 60)) * attempt
 
 
 def replay_runtime(wildcards, attempt):
@@ -102,8 +107,7 @@ def replay_runtime(wildcards, attempt):
     training unit's cost) at the training rate, with a 3x margin; at least 10."""
     n = _sizes(wildcards)[0]
     work = config["replay"]["trajectories"] * config["replay"]["steps"] * n * n / 3
-    rate = GPU_RATE if config.get("device") == "cuda" else CPU_RATE * THREADS**0.75
-    return max(10, math.ceil(3 * work / rate / 60)) * attempt
+    return max(10, math.ceil(3 * work / _rate() / 60)) * attempt
 
 
 REPORT_PAGES = ["results/report/summary.html", "results/report/provenance.html"]
