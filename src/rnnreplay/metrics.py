@@ -10,11 +10,15 @@ import math
 import os
 import sys
 
+from typing import TYPE_CHECKING
+
 import numpy as np
-from scipy import linalg, special, stats
 
 from .tasks import Task
 from .tasks.cells import wrap_angle
+
+if TYPE_CHECKING:  # scipy.stats costs ~0.5 s to import: only KR24's KDE metrics load it
+    from scipy import stats
 
 
 def _ot():
@@ -148,6 +152,8 @@ def final_loss(loss_ds, window: int = 50) -> float:
 def fit_kde(points: np.ndarray, max_points: int, rng: np.random.Generator) -> stats.gaussian_kde:
     """Gaussian KDE (Scott's bandwidth) of a point cloud (..., D), pooled over the leading axes
     and subsampled (fixed seed) to at most ``max_points`` points."""
+    from scipy import stats
+
     x = np.asarray(points, dtype=np.float64).reshape(-1, points.shape[-1])
     return stats.gaussian_kde(_subsample(x, max_points, rng).T)
 
@@ -160,6 +166,8 @@ def kde_logpdf(kde: stats.gaussian_kde, x: np.ndarray, chunk: int = 512) -> np.n
     query points at a time (memory chunk x n_points x 8 bytes): about 4x faster than scipy's
     for 2D clouds of thousands of points; agrees with it to ~1e-12 relative
     (tests/test_metrics.py)."""
+    from scipy import linalg
+
     chol = np.linalg.cholesky(kde.covariance)  # (D, D), covariance = chol chol^T
     centres = linalg.solve_triangular(chol, kde.dataset, lower=True)  # (D, n) whitened kernels
     queries = linalg.solve_triangular(chol, np.asarray(x, dtype=np.float64).T, lower=True)  # (D, M)

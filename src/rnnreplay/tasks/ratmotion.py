@@ -22,7 +22,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from scipy import special
 
 
 @dataclass
@@ -57,11 +56,15 @@ def _ou_step(x, tau, std, dt, rng):
 
 
 def _rayleigh_to_normal(speed, sigma):
+    from scipy import special  # here: importing the tasks (every stage does) stays cheap
+
     u = np.clip(1 - np.exp(-(speed**2) / (2 * sigma**2)), 1e-6, 1 - 1e-6)
     return special.ndtri(u)
 
 
 def _normal_to_rayleigh(z, sigma):
+    from scipy import special
+
     return sigma * np.sqrt(-2 * special.log_ndtr(-z))  # log(1 - Phi(z)) = log Phi(-z)
 
 
