@@ -8,12 +8,18 @@ forward, MSE loss, backward, gradient clipping, Adam.
 FLOPs per step (honest count of the dense products): forward = T (2BN^2 + 2BNC + 2BDN) + 2BCN
 (encoder); backward ~ 2 x forward; total ~ 3 x forward.
 
+Two more rows profile a step at the default config's small shapes (128 units, batch 64, 60-step
+sequences; a 2-D code as in the mazes, and a 128-cell code as in the open field and rat tasks),
+split into forward (with the graph), backward, clipping + Adam, and the noise draw alone: where
+the default workflow's training time goes (README, "Performance"). They have no goal.
+
     python tests/benchmarks/bench_train.py [--threads 1] [--repeats 3] [--out DIR]
 """
 
 from __future__ import annotations
 
 import statistics
+import time
 
 import common
 import numpy as np
@@ -22,11 +28,11 @@ import torch
 from rnnreplay.model import CellParams, NoisyRNN
 
 VARIANTS = {  # name: (cell knobs (SCIENCE.md section 1; sigma 0.01 at 512 units [KR24]), loss form)
-    "leak": (dict(leak=0.2, sigma=0.01), "mean_sq"),
-    "leak_adapt_mom": (dict(leak=0.2, adapt_strength=0.3, friction=0.6, sigma=0.01), "mean_sq"),
-    # train.py's loss is torch.mean((outputs - targets) ** 2); F.mse_loss is the same number in
-    # one fused pass (forward and backward): this row measures what switching would give.
-    "leak, F.mse_loss": (dict(leak=0.2, sigma=0.01), "mse_loss"),
+    "leak": (dict(leak=0.2, sigma=0.01), "mse_loss"),  # F.mse_loss, as rnnreplay.train.train
+    "leak_adapt_mom": (dict(leak=0.2, adapt_strength=0.3, friction=0.6, sigma=0.01), "mse_loss"),
+    # the loss as first written, torch.mean((outputs - targets) ** 2): the same number in more
+    # elementwise passes; this row shows what the fused F.mse_loss saves.
+    "leak, mean of squares": (dict(leak=0.2, sigma=0.01), "mean_sq"),
 }
 
 
@@ -51,6 +57,46 @@ def train_flops(batch, steps, hidden, n_in, n_out) -> float:
     return 3.0 * forward
 
 
+def default_shape_rows(args) -> list[dict]:
+    """One `leak` training step at the default config's shapes, split into its parts."""
+    batch, steps, hidden = 64, 60, 128
+    rows = []
+    for cells in (2, 128):
+        inputs, targets, start = place_code_batch(batch, steps, cells)
+        torch.manual_seed(0)
+        model = NoisyRNN(n_in=2, n_out=cells, params=CellParams(hidden=hidden, leak=0.2, sigma=0.03))
+        opt = torch.optim.Adam(model.parameters(), lr=1e-3)
+        gen = torch.Generator().manual_seed(1)
+        n = 50 if not args.quick else 5
+
+        def parts() -> tuple[float, float, float]:
+            t0 = time.perf_counter()
+            loss = torch.nn.functional.mse_loss(model(inputs, start, generator=gen), targets)
+            t1 = time.perf_counter()
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            t2 = time.perf_counter()
+            torch.nn.utils.clip_grad_norm_(model.parameters(), 10.0)
+            opt.step()
+            loss.item()
+            return t1 - t0, t2 - t1, time.perf_counter() - t2
+
+        for _ in range(5):
+            parts()
+        splits, gemm = common.bracket_gemm(lambda: [parts() for _ in range(n)])
+        forward, backward, optimiser = (statistics.median(x) for x in zip(*splits))
+        noise = statistics.median(common.time_it(lambda: torch.randn((steps, batch, hidden), generator=gen), n))
+        t = forward + backward + optimiser
+        flops = train_flops(batch, steps, hidden, 2, cells)
+        rows.append({
+            "stage": "train_step_default_shape", "variant": "leak", "shape": f"N{hidden} B{batch} T{steps} C{cells}",
+            "seconds": t, "forward_s": forward, "backward_s": backward, "optimiser_s": optimiser, "noise_s": noise,
+            "gemm_s": flops / (gemm["gemm_gflops"] * 1e9), "gflop": flops / 1e9, "gflops": flops / t / 1e9, **gemm,
+            "fraction_of_gemm": flops / t / 1e9 / gemm["gemm_gflops"], "peak_rss_mb": common.peak_rss_mb(),
+        })
+    return rows
+
+
 def main():
     args = common.parser(__doc__.splitlines()[0]).parse_args()
     common.setup(args)
@@ -69,7 +115,7 @@ def main():
             if loss_form == "mse_loss":
                 loss = torch.nn.functional.mse_loss(outputs, targets)
             else:
-                loss = torch.mean((outputs - targets) ** 2)  # as rnnreplay.train.train
+                loss = torch.mean((outputs - targets) ** 2)
             opt.zero_grad(set_to_none=True)
             loss.backward()
             torch.nn.utils.clip_grad_norm_(model.parameters(), 10.0)
@@ -94,8 +140,10 @@ def main():
             "fraction_of_gemm": flops / t / 1e9 / gemm["gemm_gflops"],
             "kr24_2500_steps_min": 2500 * t / 60, "peak_rss_mb": common.peak_rss_mb(),
         })
-    common.report("train", rows, args, ["variant", "shape", "seconds", "seconds_min", "forward_nograd_s", "gflops",
-                                        "gemm_gflops", "fraction_of_gemm", "kr24_2500_steps_min", "peak_rss_mb"])
+    rows += default_shape_rows(args)
+    common.report("train", rows, args, ["variant", "shape", "seconds", "seconds_min", "forward_nograd_s", "forward_s",
+                                        "backward_s", "optimiser_s", "noise_s", "gemm_s", "gflops", "gemm_gflops",
+                                        "fraction_of_gemm", "kr24_2500_steps_min", "peak_rss_mb"])
 
 
 if __name__ == "__main__":
