@@ -1,5 +1,6 @@
 """Atomic outputs: a writer that dies midway leaves no file at the output path (only, at worst, a
-hidden temporary beside it), and a finished output is readable by the group like any other file."""
+hidden temporary beside it, which the rerun removes), and a finished output is readable by the
+group like any other file."""
 
 from __future__ import annotations
 
@@ -49,7 +50,20 @@ def test_sigkill_during_netcdf_write_leaves_no_output(tmp_path):
             proc.kill()
     assert proc.returncode == -signal.SIGKILL
     assert not out.exists()
-    assert [p.name for p in tmp_path.iterdir()][0].endswith(".tmp.nc")  # hidden leftover only
+    leftovers = [p.name for p in tmp_path.iterdir()]
+    assert len(leftovers) == 1 and leftovers[0].endswith(".tmp.nc")  # hidden leftover only
+    # the rerun writes the output and takes the dead writer's leftover away
+    io.write_dataset(xr.Dataset({"x": ("t", np.arange(3.0), {"units": "1", "long_name": "x"})}), out)
+    assert [p.name for p in tmp_path.iterdir()] == ["big.nc"]
+
+
+def test_leftover_cleanup_spares_other_outputs(tmp_path):
+    """Only the leftovers of the output being written go; a sibling output's temporary stays."""
+    (tmp_path / ".a.nc.x1.tmp.nc").write_text("dead writer of a.nc")
+    (tmp_path / ".ab.nc.x2.tmp.nc").write_text("writer of ab.nc")
+    (tmp_path / ".a.nc.x3.tmp.csv").write_text("not a NetCDF temporary of a.nc")
+    io.write_text(tmp_path / "a.nc", "done")
+    assert sorted(p.name for p in tmp_path.iterdir()) == [".a.nc.x3.tmp.csv", ".ab.nc.x2.tmp.nc", "a.nc"]
 
 
 def _explode(*args, **kwargs):

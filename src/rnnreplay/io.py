@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import datetime as _dt
 import functools
+import glob
 import json
 import os
 import subprocess
@@ -71,10 +72,14 @@ def _reason(exc: Exception, limit: int = 200) -> str:
 def atomic_target(path: str | Path):
     """Yield a fresh temporary path beside ``path`` to write to; when the block succeeds, rename
     it onto ``path`` (atomic on one file system), else delete it. A killed writer leaves at most a
-    hidden ``.NAME.*.tmpSUFFIX`` file, never a file at ``path``. The file gets the usual
-    permissions (0666 less the umask), not mkstemp's private 0600, so collaborators can read it."""
+    hidden ``.NAME.*.tmpSUFFIX`` file, never a file at ``path``; the next write of ``path`` (the
+    rerun: Snakemake runs one job per output at a time) deletes such leftovers first. The file gets
+    the usual permissions (0666 less the umask), not mkstemp's private 0600, so collaborators can
+    read it."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
+    for leftover in path.parent.glob(f".{glob.escape(path.name)}.*.tmp{glob.escape(path.suffix)}"):
+        leftover.unlink(missing_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=f".tmp{path.suffix}", dir=path.parent)
     os.close(fd)
     tmp = Path(tmp)
