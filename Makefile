@@ -32,6 +32,7 @@ dry-run: install
 
 lint: install
 	snakemake --lint
+	snakefmt --check Snakefile workflow/rules
 
 report: install
 	snakemake --report results/report.html

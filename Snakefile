@@ -28,8 +28,8 @@ report: "workflow/report/workflow.rst"
 
 
 rule all:
+    default_target: True
     input:
         all_targets(),
         "results/figures/theory.png",
         CLAIMS_TARGETS,
-    default_target: True

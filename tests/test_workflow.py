@@ -30,6 +30,13 @@ def test_lint_is_clean():
     assert proc.returncode == 0, proc.stdout + proc.stderr
 
 
+def test_snakefmt_leaves_the_rules_unchanged():
+    """DESIGN.md: `snakefmt --check` passes (line length 120, pyproject.toml [tool.snakefmt])."""
+    proc = subprocess.run([sys.executable, "-m", "snakefmt", "--check", "Snakefile", "workflow/rules"],
+                          cwd=ROOT, capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
 def test_default_dry_run_lists_one_job_per_unit(tmp_path):
     cfg = load_yaml(ROOT / "config.yaml")
     proc = snakemake("-n", "--cores", "2", "--configfile", str(ROOT / "config.yaml"), "--directory", str(tmp_path))

@@ -12,16 +12,16 @@ rule claims:
     output:
         csv=report("results/claims.csv", caption="../report/claims.rst", category="Claims"),
         md="results/claims.md",
-    params:
-        cli=CLI,
-        spec=json.dumps(config.get("claims", {}), sort_keys=True),
-        theory=lambda w, input: f"--theory-checks {input.theory}" if CLAIMS_NEED_THEORY else "",
     log:
         "results/logs/claims.log",
     benchmark:
         "results/benchmarks/claims.tsv"
     conda:
         CONDA_ENV
+    params:
+        cli=CLI,
+        spec=json.dumps(config.get("claims", {}), sort_keys=True),
+        theory=lambda w, input: f"--theory-checks {input.theory}" if CLAIMS_NEED_THEORY else "",
     shell:
         "{params.cli} claims --spec {params.spec:q} --metrics {input.metrics} {params.theory} "
         "--out-csv {output.csv} --out-md {output.md} 2> {log}"

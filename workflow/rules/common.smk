@@ -132,7 +132,11 @@ def figure_targets():
     if FIGS.get("momentum_sweep"):
         targets.append("results/figures/momentum_sweep.png")
     if KR24_TASKS:
-        targets += ["results/figures/kr24_kl.png", "results/figures/kr24_densities.png", "results/figures/kr24_summary.png"]
+        targets += [
+            "results/figures/kr24_kl.png",
+            "results/figures/kr24_densities.png",
+            "results/figures/kr24_summary.png",
+        ]
     if HD_TASKS:
         targets.append("results/figures/hd_ring.png")
     if RAT_TASK:

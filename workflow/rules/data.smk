@@ -4,15 +4,15 @@
 rule synthesize_train:
     output:
         "results/data/{task}/train_seed{seed}.nc",
-    params:
-        spec=task_spec,
-        cli=CLI,
     log:
         "results/logs/synthesize/{task}/train_seed{seed}.log",
     benchmark:
         "results/benchmarks/synthesize/{task}/train_seed{seed}.tsv"
     conda:
         CONDA_ENV
+    params:
+        spec=task_spec,
+        cli=CLI,
     shell:
         "{params.cli} synthesize --spec {params.spec:q} --split train --seed {wildcards.seed} "
         "--out {output} 2> {log}"
@@ -21,14 +21,14 @@ rule synthesize_train:
 rule synthesize_test:
     output:
         "results/data/{task}/test.nc",
-    params:
-        spec=task_spec,
-        cli=CLI,
     log:
         "results/logs/synthesize/{task}/test.log",
     benchmark:
         "results/benchmarks/synthesize/{task}/test.tsv"
     conda:
         CONDA_ENV
+    params:
+        spec=task_spec,
+        cli=CLI,
     shell:
         "{params.cli} synthesize --spec {params.spec:q} --split test --out {output} 2> {log}"

@@ -7,14 +7,14 @@ rule figure_examples:
     output:
         png=report("results/figures/examples_{task}.png", caption="../report/examples.rst", category="Replay"),
         pdf="results/figures/examples_{task}.pdf",
-    params:
-        cli=CLI,
     log:
         "results/logs/figures/examples_{task}.log",
     benchmark:
         "results/benchmarks/figures/examples_{task}.tsv"
     conda:
         CONDA_ENV
+    params:
+        cli=CLI,
     shell:
         "{params.cli} figure examples --inputs {input} --out {output.png} 2> {log}"
 
@@ -25,14 +25,14 @@ rule figure_metrics:
     output:
         png=report("results/figures/metrics_{task}.png", caption="../report/metrics.rst", category="Metrics"),
         pdf="results/figures/metrics_{task}.pdf",
-    params:
-        cli=CLI,
     log:
         "results/logs/figures/metrics_{task}.log",
     benchmark:
         "results/benchmarks/figures/metrics_{task}.tsv"
     conda:
         CONDA_ENV
+    params:
+        cli=CLI,
     shell:
         "{params.cli} figure metrics --inputs {input} --task {wildcards.task} --out {output.png} 2> {log}"
 
@@ -43,15 +43,15 @@ rule figure_momentum_sweep:
     output:
         png=report("results/figures/momentum_sweep.png", caption="../report/momentum_sweep.rst", category="Metrics"),
         pdf="results/figures/momentum_sweep.pdf",
-    params:
-        cli=CLI,
-        friction=json.dumps(config.get("figures", {}).get("momentum_sweep", {})),
     log:
         "results/logs/figures/momentum_sweep.log",
     benchmark:
         "results/benchmarks/figures/momentum_sweep.tsv"
     conda:
         CONDA_ENV
+    params:
+        cli=CLI,
+        friction=json.dumps(config.get("figures", {}).get("momentum_sweep", {})),
     shell:
         "{params.cli} figure sweep --inputs {input} --friction {params.friction:q} --out {output.png} 2> {log}"
 
@@ -62,14 +62,14 @@ rule figure_loss_curves:
     output:
         png=report("results/figures/loss_curves.png", caption="../report/loss_curves.rst", category="Training"),
         pdf="results/figures/loss_curves.pdf",
-    params:
-        cli=CLI,
     log:
         "results/logs/figures/loss_curves.log",
     benchmark:
         "results/benchmarks/figures/loss_curves.tsv"
     conda:
         CONDA_ENV
+    params:
+        cli=CLI,
     shell:
         "{params.cli} figure loss --inputs {input} --out {output.png} 2> {log}"
 
@@ -80,14 +80,14 @@ rule figure_kr24_kl:
     output:
         png=report("results/figures/kr24_kl.png", caption="../report/kr24_kl.rst", category="KR24"),
         pdf="results/figures/kr24_kl.pdf",
-    params:
-        cli=CLI,
     log:
         "results/logs/figures/kr24_kl.log",
     benchmark:
         "results/benchmarks/figures/kr24_kl.tsv"
     conda:
         CONDA_ENV
+    params:
+        cli=CLI,
     shell:
         "{params.cli} figure kl --inputs {input} --out {output.png} 2> {log}"
 
@@ -98,14 +98,14 @@ rule figure_kr24_densities:
     output:
         png=report("results/figures/kr24_densities.png", caption="../report/kr24_densities.rst", category="KR24"),
         pdf="results/figures/kr24_densities.pdf",
-    params:
-        cli=CLI,
     log:
         "results/logs/figures/kr24_densities.log",
     benchmark:
         "results/benchmarks/figures/kr24_densities.tsv"
     conda:
         CONDA_ENV
+    params:
+        cli=CLI,
     shell:
         "{params.cli} figure densities --inputs {input} --out {output.png} 2> {log}"
 
@@ -116,15 +116,15 @@ rule figure_kr24_summary:
     output:
         png=report("results/figures/kr24_summary.png", caption="../report/kr24_summary.rst", category="KR24"),
         pdf="results/figures/kr24_summary.pdf",
-    params:
-        cli=CLI,
-        tasks=" ".join(KR24_TASKS + HD_TASKS),
     log:
         "results/logs/figures/kr24_summary.log",
     benchmark:
         "results/benchmarks/figures/kr24_summary.tsv"
     conda:
         CONDA_ENV
+    params:
+        cli=CLI,
+        tasks=" ".join(KR24_TASKS + HD_TASKS),
     shell:
         "{params.cli} figure kr24 --inputs {input} --tasks {params.tasks} --out {output.png} 2> {log}"
 
@@ -135,33 +135,36 @@ rule figure_hd_ring:
     output:
         png=report("results/figures/hd_ring.png", caption="../report/hd_ring.rst", category="KR24"),
         pdf="results/figures/hd_ring.pdf",
-    params:
-        cli=CLI,
     log:
         "results/logs/figures/hd_ring.log",
     benchmark:
         "results/benchmarks/figures/hd_ring.tsv"
     conda:
         CONDA_ENV
+    params:
+        cli=CLI,
     shell:
         "{params.cli} figure ring --inputs {input} --out {output.png} 2> {log}"
 
 
 rule figure_rat_code:
     input:
-        replay=per_task("results/replay/{task}/{variant}/seed{seed}.nc", tasks=[RAT_TASK] if RAT_TASK else [],
-                        seeds=[EXAMPLES_SEED]),
+        replay=per_task(
+            "results/replay/{task}/{variant}/seed{seed}.nc",
+            tasks=[RAT_TASK] if RAT_TASK else [],
+            seeds=[EXAMPLES_SEED],
+        ),
         test=f"results/data/{RAT_TASK}/test.nc" if RAT_TASK else [],
     output:
         png=report("results/figures/rat_code.png", caption="../report/rat_code.rst", category="Replay"),
         pdf="results/figures/rat_code.pdf",
-    params:
-        cli=CLI,
     log:
         "results/logs/figures/rat_code.log",
     benchmark:
         "results/benchmarks/figures/rat_code.tsv"
     conda:
         CONDA_ENV
+    params:
+        cli=CLI,
     shell:
         "{params.cli} figure code --inputs {input.replay} --test-paths {input.test} --out {output.png} 2> {log}"

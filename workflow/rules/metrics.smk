@@ -8,15 +8,15 @@ rule metrics:
         loss=loss_of,
     output:
         "results/metrics/{task}/{variant}/seed{seed}.nc",
-    params:
-        spec=job_spec,
-        cli=CLI,
     log:
         "results/logs/metrics/{task}/{variant}/seed{seed}.log",
     benchmark:
         "results/benchmarks/metrics/{task}/{variant}/seed{seed}.tsv"
     conda:
         CONDA_ENV
+    params:
+        spec=job_spec,
+        cli=CLI,
     shell:
         "{params.cli} metrics --spec {params.spec:q} --replay {input.replay} --test-paths {input.test} "
         "--loss {input.loss} --out {output} 2> {log}"
@@ -29,14 +29,14 @@ rule summarise:
         table="results/tables/metrics.csv",
         summary="results/tables/summary.csv",
         markdown="results/tables/summary.md",
-    params:
-        cli=CLI,
     log:
         "results/logs/summarise.log",
     benchmark:
         "results/benchmarks/summarise.tsv"
     conda:
         CONDA_ENV
+    params:
+        cli=CLI,
     shell:
         "{params.cli} summarise --inputs {input} --table {output.table} --summary {output.summary} "
         "--markdown {output.markdown} 2> {log}"

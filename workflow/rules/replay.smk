@@ -7,19 +7,19 @@ rule replay:
         test="results/data/{task}/test.nc",
     output:
         "results/replay/{task}/{variant}/seed{seed}.nc",
-    params:
-        spec=job_spec,
-        cli=CLI,
-    threads: THREADS
-    resources:
-        mem_mb=2000,
-        runtime=replay_runtime,
     log:
         "results/logs/replay/{task}/{variant}/seed{seed}.log",
     benchmark:
         "results/benchmarks/replay/{task}/{variant}/seed{seed}.tsv"
     conda:
         CONDA_ENV
+    threads: THREADS
+    resources:
+        mem_mb=2000,
+        runtime=replay_runtime,
+    params:
+        spec=job_spec,
+        cli=CLI,
     shell:
         "{params.cli} replay --spec {params.spec:q} --model {input.model} --test-paths {input.test} "
         "--out {output} --threads {threads} 2> {log}"

@@ -8,15 +8,15 @@ rule report_pages:
     output:
         summary=report("results/report/summary.html", caption="../report/summary.rst", category="Tables"),
         provenance=report("results/report/provenance.html", caption="../report/provenance.rst", category="Provenance"),
-    params:
-        cli=CLI,
-        config=json.dumps(config),
     log:
         "results/logs/report_pages.log",
     benchmark:
         "results/benchmarks/report_pages.tsv"
     conda:
         CONDA_ENV
+    params:
+        cli=CLI,
+        config=json.dumps(config),
     shell:
         "{params.cli} report --summary {input.summary} --metrics {input.metrics} --config {params.config:q} "
         "--out-summary {output.summary} --out-provenance {output.provenance} 2> {log}"

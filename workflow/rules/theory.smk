@@ -6,14 +6,14 @@ rule theory:
         png=report("results/figures/theory.png", caption="../report/theory.rst", category="Theory"),
         pdf="results/figures/theory.pdf",
         checks="results/tables/theory_checks.csv",
-    params:
-        cli=CLI,
-        seed=config.get("theory", {}).get("seed", 0),
     log:
         "results/logs/theory.log",
     benchmark:
         "results/benchmarks/theory.tsv"
     conda:
         CONDA_ENV
+    params:
+        cli=CLI,
+        seed=config.get("theory", {}).get("seed", 0),
     shell:
         "{params.cli} theory --seed {params.seed} --out {output.png} --checks {output.checks} 2> {log}"
