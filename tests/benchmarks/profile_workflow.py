@@ -1,8 +1,8 @@
 """Where a finished workflow run spent its time: job-seconds per stage, and how much of that is
 process start-up (importing torch, xarray, POT, matplotlib) rather than the stage's own work.
 
-Reads the ``benchmark:`` files every rule writes (``results/benchmarks/**/*.tsv``: wall seconds
-``s`` and ``cpu_time`` per job), then measures each stage's start-up on this machine: the wall
+Reads the ``benchmark:`` files every rule writes (``results/benchmarks/**/*.tsv``: the wall
+seconds ``s`` of each job), then measures each stage's start-up on this machine: the wall
 time of a fresh interpreter importing what that stage's command imports (median of 3). With
 ``--cores`` the ideal wall time is job-seconds / cores; ``--wall`` (the run's measured wall time,
 e.g. from ``/usr/bin/time``) is printed beside it.
@@ -32,8 +32,7 @@ STARTUP = {
     "figures": _CLI + "import rnnreplay.figures",
     "other": _CLI + "import rnnreplay.stats, rnnreplay.report",  # claims, summarise, report pages, theory
 }
-STAGE_OF_DIR = {"synthesize": "synthesize", "train": "train", "replay": "replay", "metrics": "metrics",
-                "figures": "figures"}
+STAGES = ("synthesize", "train", "replay", "metrics", "figures", "other")  # benchmark folders, then the rest
 
 
 def stage_of(tsv: Path, root: Path) -> str:
@@ -42,11 +41,11 @@ def stage_of(tsv: Path, root: Path) -> str:
     parts = tsv.relative_to(root).parts
     if parts[0] == "perf":
         return ""
-    return STAGE_OF_DIR.get(parts[0], "other") if len(parts) > 1 else "other"
+    return parts[0] if len(parts) > 1 and parts[0] in STAGES else "other"
 
 
-def read_jobs(root: Path) -> dict[str, list[tuple[float, float]]]:
-    """stage -> [(wall s, cpu s)] of every job's last benchmark line."""
+def read_jobs(root: Path) -> dict[str, list[float]]:
+    """stage -> the wall seconds of every job (its benchmark file's last line)."""
     jobs = defaultdict(list)
     for tsv in sorted(root.rglob("*.tsv")):
         stage = stage_of(tsv, root)
@@ -55,9 +54,7 @@ def read_jobs(root: Path) -> dict[str, list[tuple[float, float]]]:
         with open(tsv, newline="") as fh:
             rows = list(csv.DictReader(fh, delimiter="\t"))
         if rows:
-            row = rows[-1]
-            cpu = row.get("cpu_time", "NA")
-            jobs[stage].append((float(row["s"]), float(cpu) if cpu not in ("", "NA", "-") else float("nan")))
+            jobs[stage].append(float(rows[-1]["s"]))
     return jobs
 
 
@@ -83,12 +80,12 @@ def main():
     jobs = read_jobs(args.results / "benchmarks")
     if not jobs:
         raise SystemExit(f"no benchmark files under {args.results / 'benchmarks'}: run the workflow first")
-    total = sum(w for stage in jobs.values() for w, _ in stage)
+    total = sum(map(sum, jobs.values()))
     rows = []
-    for stage in ["synthesize", "train", "replay", "metrics", "figures", "other"]:
+    for stage in STAGES:
         if stage not in jobs:
             continue
-        walls = [w for w, _ in jobs[stage]]
+        walls = jobs[stage]
         start = float("nan") if args.no_startup else startup_seconds(STARTUP[stage])
         rows.append({"stage": stage, "jobs": len(walls), "job_seconds": sum(walls), "mean_s": statistics.mean(walls),
                      "max_s": max(walls), "startup_s": start, "startup_job_seconds": start * len(walls),
