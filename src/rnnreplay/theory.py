@@ -11,8 +11,10 @@ Everything is one-dimensional and in discrete time unless said otherwise; times 
   u' = (1 - lam) u + eps * score(x) + sqrt(2 lam eps) xi,  x' = x + u'.
   lam = 1 is overdamped Langevin, stationary variance v / (1 - eps / (2 v)); for any lam in (0, 1]
   the stationary variance is v / (1 - eps / (2 v (2 - lam))) (solved from the discrete Lyapunov
-  equation), so the marginal is kept as eps -> 0. The mean first-passage time (MFPT) from 0 to a
-  distant threshold falls as lam falls (high friction: MFPT ~ lam * T_od / eps) until the
+  equation), so the marginal is kept as eps -> 0. (SCIENCE.md section 1 writes the kick as
+  sqrt(2 gamma eps) with lam = gamma eps, i.e. sqrt(2 lam): with x' = x + u' that would give the
+  overdamped case a stationary variance of about v / eps, not v; the kick here is that one times
+  sqrt(eps).) The mean first-passage time (MFPT) from 0 to a distant threshold falls as lam falls (high friction: MFPT ~ lam * T_od / eps) until the
   dynamics become oscillatory (lam ~ sqrt(eps / v), the Kramers turnover) and it rises again.
 """
 
