@@ -14,8 +14,9 @@ Everything is one-dimensional and in discrete time unless said otherwise; times 
   equation), so the marginal is kept as eps -> 0. (SCIENCE.md section 1 writes the kick as
   sqrt(2 gamma eps) with lam = gamma eps, i.e. sqrt(2 lam): with x' = x + u' that would give the
   overdamped case a stationary variance of about v / eps, not v; the kick here is that one times
-  sqrt(eps).) The mean first-passage time (MFPT) from 0 to a distant threshold falls as lam falls (high friction: MFPT ~ lam * T_od / eps) until the
-  dynamics become oscillatory (lam ~ sqrt(eps / v), the Kramers turnover) and it rises again.
+  sqrt(eps).) The mean first-passage time (MFPT) from 0 to a distant threshold falls as lam
+  falls (high friction: MFPT ~ lam * T_od / eps) until the dynamics become oscillatory
+  (lam ~ sqrt(eps / v), the Kramers turnover) and it rises again.
 """
 
 from __future__ import annotations
