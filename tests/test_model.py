@@ -5,7 +5,7 @@ import math
 import pytest
 import torch
 
-from rnnreplay.model import CellParams, NoisyRNN
+from rnnreplay.model import CellParams, NoisyRNN, draw_noise
 
 
 def make(seed=0, **knobs):
@@ -97,7 +97,7 @@ def test_noise_scaling(scaling, factor):
 
 def test_uniform01_noise_is_positive():
     model = make(leak=1.0, sigma=1.0, noise="uniform01")
-    z = model._noise((1000,), 1.0, torch.zeros(1), None)
+    z = draw_noise(model.params.noise, (1000,), 1.0, torch.zeros(1), None)
     assert 0 <= z.min() and z.max() < 1 and abs(z.mean().item() - 0.5) < 0.05
 
 

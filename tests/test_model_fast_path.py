@@ -20,7 +20,7 @@ def reference_forward(model, inputs, start_code, *, adaptation=True, momentum=Tr
     friction = p.friction if momentum else 1.0
     use_adaptation = adaptation and p.adapt_strength > 0
     adapt_rate = 1.0 / p.adapt_tau
-    noise = model._noise((steps, batch, p.hidden), p.noise_std * noise_multiplier, r, generator)
+    noise = model_mod.draw_noise(p.noise, (steps, batch, p.hidden), p.noise_std * noise_multiplier, r, generator)
     W_rec = model.recurrent.weight.T
     states = []
     for t in range(steps):

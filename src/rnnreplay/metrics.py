@@ -172,8 +172,7 @@ def kde_logpdf(kde: stats.gaussian_kde, x: np.ndarray, chunk: int = 512) -> np.n
     queries = linalg.solve_triangular(chol, np.asarray(x, dtype=np.float64).T, lower=True)  # (D, M)
     dim = kde.d
     log_norm = -0.5 * dim * np.log(2 * np.pi) - np.log(np.diag(chol)).sum()
-    log_weights = np.log(kde.weights)[None, :]  # (1, n)
-    centre_sq = 0.5 * (centres * centres).sum(0) - log_weights[0]  # (n,)
+    centre_sq = 0.5 * (centres * centres).sum(0) - np.log(kde.weights)  # (n,)
     out = np.empty(queries.shape[1])
     for start in range(0, queries.shape[1], chunk):
         q = queries[:, start:start + chunk]  # (D, m)

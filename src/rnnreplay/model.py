@@ -104,7 +104,7 @@ class NoisyRNN(nn.Module):
             adapt_scale=(1.0 / p.adapt_tau) * p.adapt_strength if use_adaptation else 0.0,
             activation=p.activation,
         )
-        noise = _NoiseStream(self, (steps, batch, p.hidden), p.noise_std * noise_multiplier, r, generator)
+        noise = _NoiseStream(p.noise, (steps, batch, p.hidden), p.noise_std * noise_multiplier, r, generator)
         weight = self.recurrent.weight  # (N, N); pre = r @ weight.T
         if torch.is_grad_enabled() and any(x.requires_grad for x in (r, drive, weight)):
             hidden_tbn = _CellSequence.apply(r, drive, weight, knobs, noise)
@@ -113,15 +113,6 @@ class NoisyRNN(nn.Module):
         outputs = self.readout(hidden_tbn).transpose(0, 1)  # (B, T, C): one product over time
         hidden = hidden_tbn.transpose(0, 1)  # (B, T, N) view of the time-major buffer
         return (outputs, hidden) if return_hidden else outputs
-
-    def _noise(self, shape, std, like, generator):
-        if std == 0:
-            return None
-        if self.params.noise == "gaussian":
-            z = torch.randn(shape, generator=generator, device=like.device, dtype=like.dtype)
-        else:
-            z = torch.rand(shape, generator=generator, device=like.device, dtype=like.dtype)
-        return z.mul_(std)  # in place: the same values as std * z without a second buffer
 
 
 # --- the recurrence, written for speed ----------------------------------------------------------
@@ -152,8 +143,8 @@ class _NoiseStream:
 
     chunk_elements = 1 << 22  # about 16 MB of float32 per chunk
 
-    def __init__(self, model: "NoisyRNN", shape, std, like, generator):
-        self.model, self.shape, self.std, self.like, self.generator = model, shape, std, like, generator
+    def __init__(self, kind: str, shape, std, like, generator):
+        self.kind, self.shape, self.std, self.like, self.generator = kind, shape, std, like, generator
         steps, batch, hidden = shape
         per_step = batch * hidden
         chunked = like.device.type == "cpu" and per_step % 16 == 0
@@ -168,7 +159,7 @@ class _NoiseStream:
         if self._start is None or not self._start <= t < self._start + len(self._block):
             steps = self.shape[0]
             n = min(self.chunk, steps - t)
-            self._block = self.model._noise((n,) + tuple(self.shape[1:]), self.std, self.like, self.generator)
+            self._block = draw_noise(self.kind, (n,) + tuple(self.shape[1:]), self.std, self.like, self.generator)
             self._start = t
         return self._block[t - self._start]
 
@@ -291,7 +282,7 @@ def draw_noise(kind: str, shape, std: float, like: torch.Tensor, generator):
         z = torch.randn(shape, generator=generator, device=like.device, dtype=like.dtype)
     else:
         z = torch.rand(shape, generator=generator, device=like.device, dtype=like.dtype)
-    return std * z
+    return z.mul_(std)  # in place: the same values as std * z without a second buffer
 
 
 class NoisyGRU(nn.Module):

@@ -85,7 +85,8 @@ def sample_replay(
     model = model.to(device)
     with torch.inference_mode():
         readout, hidden = model(
-            None, start_code, steps=steps, noise_multiplier=replay_cfg["noise_multiplier"], generator=gen, return_hidden=True,
+            None, start_code, steps=steps, noise_multiplier=replay_cfg["noise_multiplier"], generator=gen,
+            return_hidden=True,
             progress=lambda n: progress.steps(n, "replay", log),
         )
     readout = readout.cpu().numpy()
