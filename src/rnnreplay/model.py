@@ -12,13 +12,19 @@ Discrete time, hidden state r (B, N), input u (B, D_in), readout o (B, C)::
 ``leak = 1`` replaces the state every step, ``friction = 1`` is the first-order cell exactly and
 ``adapt_strength = 0`` switches adaptation off. ``r_0 = W_enc f(s_0)``, ``v_0 = a_0 = 0``.
 
-``cell: gru`` swaps in KR24's continuous-time GRU baseline (:class:`NoisyGRU`);
-:func:`make_cell` is the one place that chooses between the two.
+:meth:`NoisyRNN.step` is the cell's definition: these lines, one per mechanism, differentiated
+by autograd. A fused loop with a hand-written backward (``_run_cell``, ``_CellSequence``) computes
+the same arithmetic faster; it is an optimisation, used only for cells it implements
+(:func:`uses_fused_path`) and pinned to the step by tests/test_model_fast_path.py.
+
+``cell: gru`` swaps in KR24's continuous-time GRU baseline (:class:`NoisyGRU`); :func:`make_cell`
+builds the class registered for ``params.cell`` (:func:`register_cell` adds one).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import MISSING, dataclass, fields
+from typing import NamedTuple
 
 import torch
 from torch import nn
@@ -42,6 +48,25 @@ def input_drive(layer: nn.Linear, inputs: torch.Tensor | None, batch: int, steps
     return bias.expand(steps, batch, layer.out_features)
 
 
+class CellState(NamedTuple):
+    """The cell's state at step t, each (B, N) in state units."""
+
+    r: torch.Tensor  # hidden state r_t
+    v: torch.Tensor  # velocity v_t (momentum)
+    a: torch.Tensor  # adaptation current a_t
+
+
+@dataclass(frozen=True)
+class Knobs:
+    """The mechanism rates one run uses, the mechanism switches applied (off: friction 1,
+    adapt_rate 0). Dimensionless, per step."""
+
+    leak: float  # lambda_r
+    friction: float  # lambda_v (1 = no momentum)
+    adapt_rate: float  # lambda_a = 1 / tau_a (0 = adaptation off)
+    adapt_strength: float  # b_a
+
+
 class NoisyRNN(nn.Module):
     """Noisy leaky RNN with optional adaptation and momentum; see the module docstring.
 
@@ -61,6 +86,61 @@ class NoisyRNN(nn.Module):
         self.readout = nn.Linear(n, n_out)  # W_out, c
         self.phi = ACTIVATIONS[params.activation]
 
+    def step(self, state: CellState, drive_t: torch.Tensor, noise_t: torch.Tensor | float, knobs: Knobs) -> CellState:
+        """One step of the cell: its definition, line by line SCIENCE.md section 1.
+
+        Args:
+            state: r_t, v_t, a_t, each (B, N).
+            drive_t: (B, N) W_in u_t + b.
+            noise_t: (B, N) the noise sigma xi_t of this step, or 0.0 for none.
+            knobs: the rates this run uses (:meth:`knobs`).
+
+        Returns:
+            r_{t+1}, v_{t+1}, a_{t+1}, each (B, N).
+        """
+        r, v, a = state
+        pre = r @ self.recurrent.weight.T + drive_t - a  # pre_t = W_rec r_t + W_in u_t + b - a_t
+        dr = knobs.leak * (self.phi(pre) - r)  # leak: dr_t = lambda_r (phi(pre_t) - r_t) ...
+        dr = dr + noise_t  # noise: ... + sigma xi_t
+        v = (1.0 - knobs.friction) * v + dr  # momentum: v_{t+1} = (1 - lambda_v) v_t + dr_t
+        a = (1.0 - knobs.adapt_rate) * a + knobs.adapt_rate * knobs.adapt_strength * r  # adaptation
+        return CellState(r + v, v, a)  # r_{t+1} = r_t + v_{t+1}
+
+    def sequence(self, r0: torch.Tensor, drive: torch.Tensor, knobs: Knobs, noise: _NoiseStream,
+                 progress=range) -> torch.Tensor:
+        """The readable recurrence: :meth:`step` from (r_0, v_0 = 0, a_0 = 0) over every step.
+
+        Args:
+            r0: (B, N) initial state r_0.
+            drive: (T, B, N) W_in u_t + b for every step (any strides).
+            knobs: the rates this run uses.
+            noise: the noise stream (``noise.step(t)`` (B, N); false when there is no noise).
+            progress: called with T, returns the steps to iterate (see :meth:`forward`).
+
+        Returns:
+            hidden (T, B, N) = r_1..r_T.
+        """
+        state = CellState(r0, torch.zeros_like(r0), torch.zeros_like(r0))
+        drives = drive.unbind(0)  # per-step views whose backward is one stack (not T full-size grads)
+        hidden = []
+        for t in progress(len(drives)):
+            state = self.step(state, drives[t], noise.step(t) if noise else 0.0, knobs)
+            hidden.append(state.r)
+        return torch.stack(hidden)
+
+    def knobs(self, adaptation: bool = True, momentum: bool = True) -> Knobs:
+        """The rates of a run with these mechanism switches (off: b_a 0, lambda_v 1)."""
+        p = self.params
+        use_adaptation = adaptation and p.adapt_strength > 0
+        return Knobs(leak=p.leak, friction=p.friction if momentum else 1.0,
+                     adapt_rate=1.0 / p.adapt_tau if use_adaptation else 0.0, adapt_strength=p.adapt_strength)
+
+    @property
+    def fused(self) -> bool:
+        """Whether :meth:`forward` takes the fused path: its knobs allow it (:func:`uses_fused_path`)
+        and :meth:`step` is this class's own (a subclass that redefines the step runs its step)."""
+        return type(self).step is NoisyRNN.step and uses_fused_path(self.params)
+
     def forward(
         self,
         inputs: torch.Tensor | None,
@@ -73,6 +153,7 @@ class NoisyRNN(nn.Module):
         generator: torch.Generator | None = None,
         return_hidden: bool = False,
         progress=range,
+        readable: bool = False,
     ):
         """Run the cell over a sequence.
 
@@ -86,6 +167,8 @@ class NoisyRNN(nn.Module):
             return_hidden: also return the hidden states.
             progress: called with the number of steps, returns the steps to iterate (``range``;
                 :func:`rnnreplay.progress.steps` shows a bar or log lines).
+            readable: run the readable :meth:`sequence` even where the fused path applies (the
+                results are the same; tests compare the two).
 
         Returns:
             outputs (B, T, C) readouts o_0..o_{T-1}, and hidden (B, T, N) r_1..r_T if asked.
@@ -96,41 +179,34 @@ class NoisyRNN(nn.Module):
         # (T, B, N): W_in u_t + b for every step at once, time-major so that step t is contiguous
         drive = input_drive(self.input, inputs, batch, steps)
         steps = drive.shape[0]
-        use_adaptation = adaptation and p.adapt_strength > 0
-        knobs = _Knobs(
-            leak=p.leak,
-            friction=p.friction if momentum else 1.0,
-            adapt_rate=1.0 / p.adapt_tau if use_adaptation else 0.0,
-            adapt_scale=(1.0 / p.adapt_tau) * p.adapt_strength if use_adaptation else 0.0,
-            activation=p.activation,
-        )
+        knobs = self.knobs(adaptation, momentum)
         noise = _NoiseStream(p.noise, (steps, batch, p.hidden), p.noise_std * noise_multiplier, r, generator)
         weight = self.recurrent.weight  # (N, N); pre = r @ weight.T
-        if torch.is_grad_enabled() and any(x.requires_grad for x in (r, drive, weight)):
-            hidden_tbn = _CellSequence.apply(r, drive, weight, knobs, noise)
+        if readable or not self.fused:
+            hidden_tbn = self.sequence(r, drive, knobs, noise, progress)
+        elif torch.is_grad_enabled() and any(x.requires_grad for x in (r, drive, weight)):
+            hidden_tbn = _CellSequence.apply(r, drive, weight, knobs, p.activation, noise)
         else:
-            hidden_tbn, _ = _run_cell(r, drive, weight, knobs, noise, keep_pre=False, steps_iter=progress(steps))
+            hidden_tbn, _ = _run_cell(r, drive, weight, knobs, p.activation, noise, keep_pre=False,
+                                      steps_iter=progress(steps))
         outputs = self.readout(hidden_tbn).transpose(0, 1)  # (B, T, C): one product over time
         hidden = hidden_tbn.transpose(0, 1)  # (B, T, N) view of the time-major buffer
         return (outputs, hidden) if return_hidden else outputs
 
 
-# --- the recurrence, written for speed ----------------------------------------------------------
-# The sequence loop below does exactly the arithmetic of the straightforward per-step loop (same
-# operations in the same order, so forward outputs are bitwise equal to it), but into preallocated
-# time-major buffers, with the noise drawn in chunks of the same random stream, and with a
-# hand-written backward: per step one (B, N) x (N, N) product and a few in-place elementwise ops;
-# the gradient of W_rec is one (N, T*B) x (T*B, N) product after the loop. Autograd through the
-# per-step loop instead materialised a full (B, T, N) gradient for every ``drive[:, t]`` slice.
+# --- the noise: one random stream for both paths -------------------------------------------------
 
 
-@dataclass(frozen=True)
-class _Knobs:
-    leak: float  # lambda_r
-    friction: float  # lambda_v (1 = no momentum)
-    adapt_rate: float  # lambda_a (0 = adaptation off)
-    adapt_scale: float  # lambda_a * b_a
-    activation: str
+def draw_noise(kind: str, shape, std: float, like: torch.Tensor, generator):
+    """Hidden noise of the given ``shape``: ``std`` times N(0, 1) (``gaussian``) or U[0, 1)
+    (``uniform01``), on ``like``'s device and dtype; None when ``std`` is 0."""
+    if std == 0:
+        return None
+    if kind == "gaussian":
+        z = torch.randn(shape, generator=generator, device=like.device, dtype=like.dtype)
+    else:
+        z = torch.rand(shape, generator=generator, device=like.device, dtype=like.dtype)
+    return z.mul_(std)  # in place: the same values as std * z without a second buffer
 
 
 class _NoiseStream:
@@ -164,25 +240,61 @@ class _NoiseStream:
         return self._block[t - self._start]
 
 
+# --- the fused path: the recurrence written for speed -------------------------------------------
+# _run_cell does exactly the arithmetic of NoisyRNN.step (the same operations in the same order,
+# skipping those that a switched-off mechanism makes identities), so its forward outputs are
+# bitwise those of NoisyRNN.sequence; but it writes into preallocated time-major buffers, and
+# _CellSequence gives it a hand-written backward: per step one (B, N) x (N, N) product and a few
+# in-place elementwise ops; the gradient of W_rec is one (N, T*B) x (T*B, N) product after the
+# loop. It implements only the CellParams fields in FUSED_FIELDS and the activations in
+# _FUSED_PHI: any other cell runs the readable step, so a new mechanism never gets a wrong gradient.
+
+FUSED_FIELDS = frozenset({"hidden", "activation", "leak", "adapt_strength", "adapt_tau", "friction", "sigma",
+                          "noise_scaling", "noise", "cell"})
+# phi the fused path computes and differentiates itself (leaky_relu: torch's default slope 0.01)
+_FUSED_PHI = {"relu": torch.relu, "tanh": torch.tanh, "leaky_relu": nn.functional.leaky_relu}
+
+
+def uses_fused_path(params: CellParams) -> bool:
+    """Whether :class:`NoisyRNN` runs a cell with these knobs on the fused path: ``cell: rnn``,
+    a phi the fused path knows exactly (``ACTIVATIONS[activation]`` is its own function), and
+    every field outside :data:`FUSED_FIELDS` (a mechanism it does not implement, e.g. one a
+    :class:`CellParams` subclass adds) at its default, i.e. switched off."""
+    phi = _FUSED_PHI.get(params.activation)
+    if params.cell != "rnn" or phi is None or ACTIVATIONS.get(params.activation) is not phi:
+        return False
+    return all(f.name in FUSED_FIELDS or getattr(params, f.name) == _default(f) for f in fields(params))
+
+
+def _default(field):
+    """A dataclass field's default value (MISSING when it has none)."""
+    return field.default if field.default_factory is MISSING else field.default_factory()
+
+
 def _activate(pre: torch.Tensor, activation: str, out: torch.Tensor) -> torch.Tensor:
+    """out = phi(pre), for the activations in ``_FUSED_PHI``."""
     if activation == "relu":
         return torch.clamp_min(pre, 0, out=out)  # what torch.relu computes
     if activation == "tanh":
         return torch.tanh(pre, out=out)
-    return out.copy_(ACTIVATIONS[activation](pre))
+    if activation == "leaky_relu":
+        return out.copy_(nn.functional.leaky_relu(pre))
+    raise ValueError(f"the fused path does not implement activation {activation!r}")
 
 
 def _activation_grad(grad: torch.Tensor, pre: torch.Tensor, activation: str, out: torch.Tensor) -> torch.Tensor:
-    """out = grad * phi'(pre)."""
+    """out = grad * phi'(pre), for the activations in ``_FUSED_PHI``."""
     if activation == "relu":
         return torch.ops.aten.threshold_backward.grad_input(grad, pre, 0, grad_input=out)
     if activation == "tanh":
         t = torch.tanh(pre)
         return torch.mul(grad, 1 - t * t, out=out)
-    return out.copy_(torch.ops.aten.leaky_relu_backward(grad, pre, 0.01, False))  # default slope 0.01
+    if activation == "leaky_relu":
+        return out.copy_(torch.ops.aten.leaky_relu_backward(grad, pre, 0.01, False))  # default slope 0.01
+    raise ValueError(f"the fused path does not implement activation {activation!r}")
 
 
-def _run_cell(r0, drive, weight, k: _Knobs, noise: _NoiseStream, keep_pre: bool, steps_iter=None):
+def _run_cell(r0, drive, weight, k: Knobs, activation: str, noise: _NoiseStream, keep_pre: bool, steps_iter=None):
     """Forward recurrence. r0 (B, N), drive (T, B, N) (any strides), weight (N, N).
 
     ``steps_iter`` iterates over 0..T-1 (default ``range(T)``; a progress iterator in replay).
@@ -195,6 +307,7 @@ def _run_cell(r0, drive, weight, k: _Knobs, noise: _NoiseStream, keep_pre: bool,
     dr = r0.new_empty((batch, n))
     momentum = k.friction != 1.0
     adapting = k.adapt_rate > 0
+    adapt_scale = k.adapt_rate * k.adapt_strength  # lambda_a b_a
     v = torch.zeros_like(r0) if momentum else None
     a = torch.zeros_like(r0) if adapting else None
     tmp = r0.new_empty((batch, n)) if adapting else None
@@ -206,14 +319,14 @@ def _run_cell(r0, drive, weight, k: _Knobs, noise: _NoiseStream, keep_pre: bool,
         pre.add_(drive[t])
         if adapting:
             pre.sub_(a)
-        _activate(pre, k.activation, dr)  # dr_t = leak (phi(pre_t) - r_t) + noise_t
+        _activate(pre, activation, dr)  # dr_t = leak (phi(pre_t) - r_t) + noise_t
         dr.sub_(r).mul_(k.leak)
         if noise:
             dr.add_(noise.step(t))
         if momentum:  # v_{t+1} = (1 - lambda_v) v_t + dr_t
             v.mul_(1.0 - k.friction).add_(dr)
         if adapting:  # a_{t+1} = (1 - lambda_a) a_t + lambda_a b_a r_t
-            torch.mul(r, k.adapt_scale, out=tmp)
+            torch.mul(r, adapt_scale, out=tmp)
             a.mul_(1.0 - k.adapt_rate).add_(tmp)
         r = torch.add(r, v if momentum else dr, out=hidden[t])  # r_{t+1} = r_t + v_{t+1}
     return hidden, pres
@@ -223,9 +336,9 @@ class _CellSequence(torch.autograd.Function):
     """The recurrence with a hand-written backward (adjoint recursion, see ``backward``)."""
 
     @staticmethod
-    def forward(ctx, r0, drive, weight, knobs, noise):
-        hidden, pres = _run_cell(r0, drive, weight, knobs, noise, keep_pre=True)
-        ctx.knobs = knobs
+    def forward(ctx, r0, drive, weight, knobs, activation, noise):
+        hidden, pres = _run_cell(r0, drive, weight, knobs, activation, noise, keep_pre=True)
+        ctx.knobs, ctx.activation = knobs, activation
         ctx.save_for_backward(r0, weight, hidden, pres)
         return hidden
 
@@ -242,6 +355,7 @@ class _CellSequence(torch.autograd.Function):
         k = ctx.knobs
         steps, batch, n = hidden.shape
         momentum, adapting = k.friction != 1.0, k.adapt_rate > 0
+        adapt_scale = k.adapt_rate * k.adapt_strength  # lambda_a b_a
         g_pre = torch.empty_like(hidden)  # (T, B, N): also the gradient of drive
         lr = torch.zeros_like(r0)
         lv = torch.zeros_like(r0) if momentum else None
@@ -252,7 +366,7 @@ class _CellSequence(torch.autograd.Function):
             if momentum:
                 torch.add(lv, lr, out=gv)
             g = g_pre[t]
-            _activation_grad(gv, pres[t], k.activation, out=g)
+            _activation_grad(gv, pres[t], ctx.activation, out=g)
             g.mul_(k.leak)
             if momentum:
                 lr.sub_(gv, alpha=k.leak)
@@ -261,7 +375,7 @@ class _CellSequence(torch.autograd.Function):
                 lr.mul_(1.0 - k.leak)
             lr.addmm_(g, weight)
             if adapting:
-                lr.add_(la, alpha=k.adapt_scale)
+                lr.add_(la, alpha=adapt_scale)
                 la.mul_(1.0 - k.adapt_rate).sub_(g)
         grad_weight = None
         if ctx.needs_input_grad[2]:
@@ -269,20 +383,7 @@ class _CellSequence(torch.autograd.Function):
             if steps > 1:
                 grad_weight.addmm_(g_pre[1:].reshape(-1, n).T, hidden[:-1].reshape(-1, n))
         grad_drive = g_pre if ctx.needs_input_grad[1] else None
-        return lr, grad_drive, grad_weight, None, None
-
-
-
-def draw_noise(kind: str, shape, std: float, like: torch.Tensor, generator):
-    """Hidden noise of the given ``shape``: ``std`` times N(0, 1) (``gaussian``) or U[0, 1)
-    (``uniform01``), on ``like``'s device and dtype; None when ``std`` is 0."""
-    if std == 0:
-        return None
-    if kind == "gaussian":
-        z = torch.randn(shape, generator=generator, device=like.device, dtype=like.dtype)
-    else:
-        z = torch.rand(shape, generator=generator, device=like.device, dtype=like.dtype)
-    return z.mul_(std)  # in place: the same values as std * z without a second buffer
+        return lr, grad_drive, grad_weight, None, None, None
 
 
 class NoisyGRU(nn.Module):
@@ -339,6 +440,20 @@ class NoisyGRU(nn.Module):
         return (outputs, hidden) if return_hidden else outputs
 
 
+CELL_CLASSES: dict[str, type[nn.Module]] = {"rnn": NoisyRNN, "gru": NoisyGRU}  # params.cell -> model class
+
+
+def register_cell(name: str, cls: type[nn.Module]) -> None:
+    """Make ``cell: name`` build ``cls`` (called as ``cls(n_in=, n_out=, params=)``, e.g. a
+    :class:`NoisyRNN` subclass with its own step): :func:`make_cell` looks it up and
+    :class:`CellParams` accepts the name."""
+    if name in CELL_CLASSES:
+        raise ValueError(f"cell {name!r} is already registered")
+    CELL_CLASSES[name] = cls
+    CELLS.append(name)
+
+
 def make_cell(n_in: int, n_out: int, params: CellParams) -> nn.Module:
-    """The model the knobs ask for: :class:`NoisyGRU` for ``cell: gru``, else :class:`NoisyRNN`."""
-    return (NoisyGRU if params.cell == "gru" else NoisyRNN)(n_in=n_in, n_out=n_out, params=params)
+    """The model the knobs ask for: the class registered for ``params.cell`` (:class:`NoisyRNN`
+    for ``rnn``, :class:`NoisyGRU` for ``gru``), input size ``n_in``, readout size ``n_out``."""
+    return CELL_CLASSES[params.cell](n_in=n_in, n_out=n_out, params=params)

@@ -10,7 +10,7 @@ from dataclasses import asdict, dataclass
 ACTIVATION_NAMES = ("relu", "tanh", "leaky_relu")
 NOISE_SCALINGS = ("constant", "sqrt_leak", "leak")
 NOISE_KINDS = ("gaussian", "uniform01")
-CELLS = ("rnn", "gru")
+CELLS = ["rnn", "gru"]  # names ``cell`` accepts; rnnreplay.model.register_cell adds to it
 
 
 @dataclass
@@ -28,8 +28,9 @@ class CellParams:
         noise_scaling: how noise scales with the leak: ``constant`` (sigma),
             ``sqrt_leak`` (sigma * sqrt(leak)) or ``leak`` (sigma * leak).
         noise: ``gaussian`` (the papers) or ``uniform01`` (sigma * U[0, 1), KR24's code).
-        cell: ``rnn`` (the four-knob cell) or ``gru`` (KR24's continuous-time GRU; it has no
-            adaptation or momentum, ``leak`` is its dt / tau).
+        cell: ``rnn`` (the four-knob cell), ``gru`` (KR24's continuous-time GRU; it has no
+            adaptation or momentum, ``leak`` is its dt / tau) or a name registered with
+            :func:`rnnreplay.model.register_cell`.
     """
 
     hidden: int = 128
