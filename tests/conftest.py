@@ -28,14 +28,24 @@ def default_config() -> dict:
 
 
 @pytest.fixture
+def train_job():
+    """A small TrainJob (T-maze, 4 units) for tests that save or load model files."""
+    from rnnreplay.jobs import Mechanisms, TaskSetup, TrainJob, TrainSettings
+    from rnnreplay.params import CellParams
+
+    return TrainJob(TaskSetup("tmaze", "tmaze"), "leak", 0, CellParams(hidden=4, leak=0.2), Mechanisms(),
+                    TrainSettings(steps=3, batch=4))
+
+
+@pytest.fixture
 def rng() -> np.random.Generator:
     return np.random.default_rng(1234)
 
 
-def snakemake(*args, cwd=ROOT, check=True, timeout=900) -> subprocess.CompletedProcess:
-    """Run this checkout's workflow with this interpreter's snakemake."""
+def snakemake(*args, cwd=ROOT, check=True, timeout=900, snakefile=ROOT / "Snakefile") -> subprocess.CompletedProcess:
+    """Run this checkout's workflow (or the one of ``snakefile``) with this interpreter's snakemake."""
     env = dict(os.environ, PATH=f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}")
-    proc = subprocess.run([sys.executable, "-m", "snakemake", "--snakefile", str(ROOT / "Snakefile"), *args],
+    proc = subprocess.run([sys.executable, "-m", "snakemake", "--snakefile", str(snakefile), *args],
                           cwd=cwd, env=env, capture_output=True, text=True, timeout=timeout)
     if check and proc.returncode != 0:
         raise AssertionError(f"snakemake {' '.join(args)} failed:\n{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}")

@@ -14,9 +14,9 @@ import numpy as np
 import pytest
 
 from rnnreplay import model as model_mod
+from rnnreplay.jobs import Mechanisms, ReplaySettings, TaskSetup, TrainJob, TrainSettings
 from rnnreplay.model import CellParams, CellState, NoisyRNN, register_cell
 from rnnreplay.replay import load_for_replay, sample_replay
-from rnnreplay.tasks import make_task
 from rnnreplay.train import train
 
 
@@ -43,9 +43,8 @@ class InhibitionRNN(NoisyRNN):
 
 
 KNOBS = dict(hidden=16, leak=0.2, adapt_strength=0.3, friction=0.6)
-MECHANISMS = {"adaptation_in": "both", "momentum_in": "both"}
-TRAIN = dict(steps=5, batch=8, lr=1e-3, masking=0, grad_clip=10.0, log_every=100)
-REPLAY = {"trajectories": 4, "steps": 50, "noise_multiplier": 2**0.5, "hidden_every": 0}
+TRAIN = TrainSettings(steps=5, batch=8, lr=1e-3, masking=0, grad_clip=10.0)
+REPLAY = ReplaySettings(trajectories=4, steps=50, noise_multiplier=2**0.5, hidden_every=0)
 
 
 @pytest.fixture
@@ -58,9 +57,10 @@ def inhibition_cell():
 
 def train_and_replay(params: CellParams):
     """A few Adam steps on a tiny T-maze pool, then a short replay: (model, losses, positions)."""
-    task = make_task("tmaze")
+    job = TrainJob(TaskSetup("tmaze", "tmaze"), "inhibition", 0, params, Mechanisms(), TRAIN)
+    task = job.task.build()
     pool = task.sample_positions(32, 20, np.random.default_rng(0))
-    model, loss = train(task, pool, params, MECHANISMS, TRAIN, ("tmaze", 0), log=lambda line: None)
+    model, loss = train(job, pool, log=lambda line: None)
     replayer = load_for_replay(model.state_dict(), task, params)
     replay = sample_replay(replayer, task, np.zeros((2, 2), np.float32), REPLAY, ("tmaze", 0))
     return replayer, loss["loss"].values, replay["position"]

@@ -94,7 +94,7 @@ def test_an_existing_output_survives_a_failed_rewrite(tmp_path, monkeypatch):
     assert [p.name for p in tmp_path.iterdir()] == ["out.nc"]
 
 
-def test_failing_model_write_leaves_nothing(tmp_path, monkeypatch):
+def test_failing_model_write_leaves_nothing(tmp_path, monkeypatch, train_job):
     model = NoisyRNN(2, 2, CellParams(hidden=4))
 
     def half_then_fail(obj, f, *args, **kwargs):
@@ -103,7 +103,7 @@ def test_failing_model_write_leaves_nothing(tmp_path, monkeypatch):
 
     monkeypatch.setattr(torch, "save", half_then_fail)
     with pytest.raises(OSError):
-        io.save_model(tmp_path / "m.pt", model, {})
+        io.save_model(tmp_path / "m.pt", model, train_job)
     assert list(tmp_path.iterdir()) == []
 
 

@@ -159,8 +159,7 @@ def test_snakemake_stops_a_bad_config_with_a_readable_message(case, tmp_path_fac
 # ---------------------------------------------------------------------------------------------
 # Bad input files and diverging training, through the CLI: exit 1, one line, no traceback.
 
-TASK_SPEC = {"task": "tmaze", "kind": "tmaze", "params": {},
-             "data": {"train_trajectories": 16, "steps": 10, "test_trajectories": 4, "test_steps": 12}}
+DATA = {"train_trajectories": 16, "steps": 10, "test_trajectories": 4, "test_steps": 12}
 
 
 def cli(*args) -> subprocess.CompletedProcess:
@@ -170,7 +169,7 @@ def cli(*args) -> subprocess.CompletedProcess:
     with contextlib.redirect_stderr(err):
         try:
             code = main([str(a) for a in args])
-        except SystemExit as exc:  # argparse and --spec errors
+        except SystemExit as exc:  # argparse errors
             code = exc.code if isinstance(exc.code, int) else 1
             print(exc.code if isinstance(exc.code, str) else "", file=sys.stderr)
     return subprocess.CompletedProcess(args, code, "", err.getvalue())
@@ -190,23 +189,22 @@ def assert_clean_failure(proc, *needles) -> str:
 
 @pytest.fixture(scope="module")
 def job(tmp_path_factory):
-    """A tiny job spec and its train paths, test paths and trained model."""
+    """Tiny train and replay jobs and their train paths, test paths and trained model."""
     tmp = tmp_path_factory.mktemp("job")
-    spec = rc.job_spec(TINY, "tmaze", "noleak", 0)
-    spec["task"]["data"] = TASK_SPEC["data"]
-    spec["train"] = {**spec["train"], "steps": 3}
-    (tmp / "spec.json").write_text(json.dumps(spec))
-    task_spec = json.dumps(spec["task"])
-    assert cli("synthesize", "--spec", task_spec, "--split", "train", "--out", tmp / "train.nc").returncode == 0
-    assert cli("synthesize", "--spec", task_spec, "--split", "test", "--out", tmp / "test.nc").returncode == 0
-    proc = cli("train", "--spec", f"@{tmp / 'spec.json'}", "--train-paths", tmp / "train.nc",
+    cfg = {**TINY, "data": DATA, "train": {**TINY["train"], "steps": 3}}
+    (tmp / "train.json").write_text(rc.to_json(rc.train_job(cfg, "tmaze", "noleak", 0)))
+    (tmp / "replay.json").write_text(rc.to_json(rc.replay_job(cfg, "tmaze", "noleak", 0)))
+    for split in ("train", "test"):
+        job = rc.to_json(rc.synthesis_job(cfg, "tmaze", split, 0))
+        assert cli("synthesize", "--job", job, "--out", tmp / f"{split}.nc").returncode == 0
+    proc = cli("train", "--job", f"@{tmp / 'train.json'}", "--train-paths", tmp / "train.nc",
                "--out-model", tmp / "m.pt", "--out-loss", tmp / "loss.nc")
     assert proc.returncode == 0, proc.stderr
     return tmp
 
 
 def replay(job, model, test, out):
-    return cli("replay", "--spec", f"@{job / 'spec.json'}", "--model", model, "--test-paths", test, "--out", out)
+    return cli("replay", "--job", f"@{job / 'replay.json'}", "--model", model, "--test-paths", test, "--out", out)
 
 
 def test_missing_input_file(job):
@@ -243,10 +241,10 @@ def test_foreign_input_files(job, tmp_path):
 
 
 def test_diverging_training_stops_with_its_step_and_writes_nothing(job, tmp_path):
-    spec = json.loads((job / "spec.json").read_text())
-    spec["train"].update(lr=1e12, steps=50, grad_clip=None)
-    spec["train_cell"]["activation"] = "relu"
-    proc = cli("train", "--spec", json.dumps(spec), "--train-paths", job / "train.nc",
+    spec = json.loads((job / "train.json").read_text())
+    spec["settings"].update(lr=1e12, steps=50, grad_clip=None)
+    spec["cell"]["activation"] = "relu"
+    proc = cli("train", "--job", json.dumps(spec), "--log-every", "5", "--train-paths", job / "train.nc",
                "--out-model", tmp_path / "m.pt", "--out-loss", tmp_path / "loss.nc")
     line = assert_clean_failure(proc, "at step", "of 50", "no output written")
     step = int(re.search(r"at step (\d+)", line).group(1))
@@ -258,8 +256,8 @@ def test_diverging_training_stops_with_its_step_and_writes_nothing(job, tmp_path
 def test_a_real_process_fails_with_one_line(job, tmp_path):
     """The same as above through a separate interpreter, as Snakemake runs it."""
     env = dict(os.environ, PYTHONPATH=str(ROOT / "src"))
-    for spec in ("{not json", f"@{job / 'spec.json'}"):
-        proc = subprocess.run([sys.executable, "-m", "rnnreplay", "replay", "--spec", spec, "--model",
+    for spec in ("{not json", f"@{job / 'replay.json'}"):
+        proc = subprocess.run([sys.executable, "-m", "rnnreplay", "replay", "--job", spec, "--model",
                                tmp_path / "none.pt", "--test-paths", job / "test.nc", "--out", tmp_path / "r.nc"],
                               env=env, capture_output=True, text=True, timeout=300)
         assert proc.returncode == 1 and "Traceback" not in proc.stderr, proc.stderr

@@ -15,8 +15,9 @@ import numpy as np
 import pytest
 import torch
 
-from rnnreplay.config import derive_seed, job_spec, load_yaml
+from rnnreplay.config import load_yaml, synthesis_job, train_job
 from rnnreplay.data import synthesize
+from rnnreplay.jobs import to_json
 from rnnreplay.io import load_checkpoint, load_model_file, read_dataset, save_checkpoint, write_dataset
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -25,18 +26,18 @@ STEPS, EVERY = 300, 10  # long enough that a kill right after the first checkpoi
 
 @pytest.fixture(scope="module")
 def job(tmp_path_factory):
-    """A spec file and a training pool for one small (tmaze, leak_adapt_mom, seed 0) training run."""
+    """A job file and a training pool for one small (tmaze, leak_adapt_mom, seed 0) training run."""
     work = tmp_path_factory.mktemp("ckpt")
     cfg = load_yaml(ROOT / "tests" / "configs" / "tiny.yaml")
-    cfg["train"].update(steps=STEPS, checkpoint_every=EVERY, log_every=50)
-    spec = job_spec(cfg, "tmaze", "leak_adapt_mom", 0)
-    (work / "spec.json").write_text(json.dumps(spec))
-    write_dataset(synthesize(spec["task"], "train", 0, derive_seed("tmaze", 0, "train_paths")), work / "paths.nc")
+    cfg["train"].update(steps=STEPS)
+    (work / "job.json").write_text(to_json(train_job(cfg, "tmaze", "leak_adapt_mom", 0)))
+    write_dataset(synthesize(synthesis_job(cfg, "tmaze", "train", 0)), work / "paths.nc")
     return work
 
 
 def train_cmd(job: Path, name: str) -> list[str]:
-    return [sys.executable, "-m", "rnnreplay", "train", "--spec", f"@{job / 'spec.json'}",
+    return [sys.executable, "-m", "rnnreplay", "train", "--job", f"@{job / 'job.json'}",
+            "--checkpoint-every", str(EVERY), "--log-every", "50",
             "--train-paths", str(job / "paths.nc"), "--out-model", str(job / f"{name}.pt"),
             "--out-loss", str(job / f"{name}_loss.nc"), "--threads", "1",
             "--checkpoint", str(job / "ckpt" / f"{name}.ckpt")]
@@ -84,11 +85,11 @@ def test_killed_run_resumes_to_identical_weights_and_losses(job):
 
 def test_checkpoint_of_another_run_is_ignored(job):
     """A checkpoint whose key does not match this run's is not resumed from; the run starts afresh."""
-    other = json.loads((job / "spec.json").read_text())
-    other["train"]["steps"] = 2 * EVERY + 1
+    other = json.loads((job / "job.json").read_text())
+    other["settings"]["steps"] = 2 * EVERY + 1
     (job / "other.json").write_text(json.dumps(other))
     cmd = train_cmd(job, "other")
-    cmd[cmd.index("--spec") + 1] = f"@{job / 'other.json'}"
+    cmd[cmd.index("--job") + 1] = f"@{job / 'other.json'}"
     save_checkpoint(job / "ckpt" / "other.ckpt", {"key": "another run", "step": EVERY})
     log = run(cmd)
     assert "ignoring checkpoint" in log and "resuming" not in log

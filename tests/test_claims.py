@@ -1,10 +1,10 @@
-"""Claims machinery (stats.py) on synthetic metrics tables with known answers."""
+"""Claims machinery (claims.py) on synthetic metrics tables with known answers."""
 
 import numpy as np
 import pandas as pd
 import pytest
 
-from rnnreplay import stats as st
+from rnnreplay import claims as st
 
 DECISION = dict(st.DECISION_DEFAULTS, n_resamples=999)
 
@@ -143,3 +143,50 @@ def test_paired_across_metrics_and_tasks():
     assert np.allclose(d.values, [0.1 + 0.01 * s - 2.0 for s in range(5)]) and base == 2.0
     d, base = st.paired_differences(table, "biased", "kl", "noisy", "noisy", task_b="plain")
     assert np.allclose(d.values, [0.01 * s - 0.4 for s in range(5)]) and base == 0.5
+
+
+def gated(effects: dict[str, np.ndarray], base: np.ndarray, ratios: dict[str, list[float]], gate=0.5):
+    """The synthetic table plus each variant's learning-gate metric per seed, and claims with a gate."""
+    t = table(effects, base)
+    rows = [dict(task="tmaze", variant=v, seed=s, metric="pi_error_ratio", value=r)
+            for v, per_seed in ratios.items() for s, r in enumerate(per_seed)]
+    c = claims("faster", "decrease")
+    c["decision"] = dict(DECISION, learned_max_error_ratio=gate)
+    return pd.concat([t, pd.DataFrame(rows)], ignore_index=True), c
+
+
+def test_gate_two_of_five_learned_is_invalid():
+    base = np.array([500.0, 520.0, 480.0, 510.0, 490.0])
+    t, c = gated({"faster": np.full(5, -100.0)}, base,
+                 {"faster": [0.2, 0.3, 0.9, 0.8, 0.95], "B": [0.2, 0.2, 0.2, 0.2, 0.2]})
+    r = st.evaluate_claims(t, c).iloc[0]
+    assert r["verdict"] == "invalid" and r["claim_verdict"] == "invalid"
+    assert r["learned"] == "2/5 vs 5/5" and r["n"] == 2
+    assert "did not learn" in r["note"]
+    assert "| invalid |" in st.claims_markdown(st.evaluate_claims(t, c), c["decision"])
+
+
+def test_gate_five_of_five_learned_gives_the_usual_rule():
+    rng = np.random.default_rng(0)
+    base = rng.uniform(400, 600, 5)
+    effect = -100 + rng.normal(0, 10, 5)
+    t, c = gated({"faster": effect}, base, {"faster": [0.1] * 5, "B": [0.3] * 5})
+    gated_row = st.evaluate_claims(t, c).iloc[0]
+    plain = st.evaluate_claims(table({"faster": effect}, base), claims("faster", "decrease")).iloc[0]
+    assert gated_row["learned"] == "5/5 vs 5/5" and gated_row["verdict"] == plain["verdict"] == "reproduced"
+    assert gated_row["mean"] == plain["mean"] and gated_row["p_value"] == plain["p_value"]
+
+
+def test_gate_drops_the_seeds_that_did_not_learn_on_either_side():
+    base = np.full(6, 500.0)
+    effect = np.array([-100.0, -100.0, -100.0, -100.0, +900.0, -100.0])  # seed 4: A did not learn
+    t, c = gated({"faster": effect}, base, {"faster": [0.1, 0.1, 0.1, 0.1, 0.9, 0.1], "B": [0.1] * 5 + [0.7]})
+    r = st.evaluate_claims(t, c).iloc[0]
+    assert r["n"] == 4 and r["learned"] == "5/6 vs 5/6" and r["mean"] == pytest.approx(-100)
+
+
+def test_combine_with_invalid_parts():
+    assert st.combine(["reproduced", "invalid"], "all") == "invalid"
+    assert st.combine(["not reproduced", "invalid"], "all") == "not reproduced"
+    assert st.combine(["reproduced", "invalid"], "any") == "reproduced"
+    assert st.combine(["not reproduced", "invalid"], "any") == "invalid"

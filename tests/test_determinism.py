@@ -5,7 +5,6 @@ changes no other job's spec or results."""
 from __future__ import annotations
 
 import copy
-import json
 import random
 from pathlib import Path
 
@@ -29,17 +28,18 @@ def run_job(cfg: dict, task: str, variant: str, seed: int, out: Path, scramble: 
     np.random.seed(scramble)
     torch.manual_seed(scramble)
     out.mkdir(parents=True, exist_ok=True)
-    spec = rc.job_spec(cfg, task, variant, seed)
-    (out / "spec.json").write_text(json.dumps(spec))
-    task_spec = json.dumps(rc.task_spec(cfg, task))
+    jobs = {"train": rc.train_job(cfg, task, variant, seed), "replay": rc.replay_job(cfg, task, variant, seed),
+            "metrics": rc.metrics_job(cfg, task, variant, seed)}
+    for name, job in jobs.items():
+        (out / f"{name}.json").write_text(rc.to_json(job))
     steps = [
-        ["synthesize", "--spec", task_spec, "--split", "train", "--seed", str(seed), "--out", out / "train.nc"],
-        ["synthesize", "--spec", task_spec, "--split", "test", "--out", out / "test.nc"],
-        ["train", "--spec", f"@{out / 'spec.json'}", "--train-paths", out / "train.nc", "--out-model", out / "m.pt",
+        ["synthesize", "--job", rc.to_json(rc.synthesis_job(cfg, task, "train", seed)), "--out", out / "train.nc"],
+        ["synthesize", "--job", rc.to_json(rc.synthesis_job(cfg, task, "test")), "--out", out / "test.nc"],
+        ["train", "--job", f"@{out / 'train.json'}", "--train-paths", out / "train.nc", "--out-model", out / "m.pt",
          "--out-loss", out / "loss.nc"],
-        ["replay", "--spec", f"@{out / 'spec.json'}", "--model", out / "m.pt", "--test-paths", out / "test.nc",
+        ["replay", "--job", f"@{out / 'replay.json'}", "--model", out / "m.pt", "--test-paths", out / "test.nc",
          "--out", out / "replay.nc"],
-        ["metrics", "--spec", f"@{out / 'spec.json'}", "--replay", out / "replay.nc", "--test-paths",
+        ["metrics", "--job", f"@{out / 'metrics.json'}", "--replay", out / "replay.nc", "--test-paths",
          out / "test.nc", "--loss", out / "loss.nc", "--out", out / "metrics.nc"],
     ]
     for argv in steps:
@@ -85,14 +85,16 @@ def with_more_entries(cfg: dict) -> dict:
     return more
 
 
-def test_adding_a_variant_or_task_changes_no_other_spec():
+def test_adding_a_variant_or_task_changes_no_other_job():
     more = with_more_entries(TINY)
     assert rc.config_errors(more, ROOT / "workflow/schemas/config.schema.yaml") == []
     for task in TINY["tasks"]:
-        assert rc.task_spec(more, task) == rc.task_spec(TINY, task)
+        assert rc.synthesis_job(more, task, "test") == rc.synthesis_job(TINY, task, "test")
         for variant in TINY["variants"]:
             for seed in TINY["seeds"]:
-                assert rc.job_spec(more, task, variant, seed) == rc.job_spec(TINY, task, variant, seed)
+                assert rc.synthesis_job(more, task, "train", seed) == rc.synthesis_job(TINY, task, "train", seed)
+                for make in (rc.train_job, rc.replay_job, rc.metrics_job):
+                    assert make(more, task, variant, seed) == make(TINY, task, variant, seed)
 
 
 def test_adding_a_variant_changes_no_other_result(first_run, tmp_path):

@@ -3,7 +3,9 @@
 import numpy as np
 import pytest
 
+
 from rnnreplay import metrics as m
+from rnnreplay.jobs import MetricsSettings
 from rnnreplay.tasks import HeadDirection, OpenField
 
 
@@ -66,31 +68,32 @@ def test_mean_radius_of_a_ring():
 
 
 def test_kr24_metrics_per_task(rng):
-    cfg = dict(burn_in=10, kl_samples=300, kde_points=500)
+    cfg = MetricsSettings(burn_in=10, kl_samples=300, kde_points=500, w_samples=100)
+    kr24 = set(m.metric_names(figure="kr24_summary")) | {"angular_drift_untrained", "circular_variance"}
     box = OpenField(n_cells=8)
     pos = rng.uniform(-1.1, 1.1, (5, 100, 2))
     active = rng.uniform(-1.1, 1.1, (5, 100, 2))
-    out = m.kr24_metrics(box, pos, active, None, cfg)
-    assert set(out) == {"variance", "mean_radius", "kl", "kl_uniform"}
+    out = m.compute_metrics(m.ReplayRun(box, pos, pos[:, 0], active, cfg, active=active))
+    assert set(out) & kr24 == {"variance", "mean_radius", "kl", "kl_uniform"}
     # uniform replay vs uniform activity: both KLs are small (KDE edge effects only)
     assert out["kl"] < 0.3 and out["kl_uniform"] < 0.3
     # a variance of uniform on [-1.1, 1.1]^2: 2 * 2.2^2 / 12
     assert out["variance"] == pytest.approx(2 * 2.2**2 / 12, rel=0.1)
     hd = HeadDirection(n_cells=8)
     theta = ((0.1 * np.arange(100) + np.pi) % (2 * np.pi) - np.pi)[None, :, None]
-    out = m.kr24_metrics(hd, theta, None, None, cfg)
-    assert set(out) == {"angular_drift", "circular_variance"} and out["angular_drift"] == pytest.approx(0.1)
+    out = m.compute_metrics(m.ReplayRun(hd, theta, theta[:, 0], theta, cfg))
+    assert set(out) & kr24 == {"angular_drift", "circular_variance"} and out["angular_drift"] == pytest.approx(0.1)
 
 
 def test_replay_metrics_skip_reach_time_without_goals(rng):
     task = OpenField(n_cells=8)
     paths = task.sample_positions(50, 60, rng)
-    cfg = dict(burn_in=0, speed_lag=5, w_samples=200, min_dwell=3)
-    out = m.replay_metrics(task, paths[:, 1:], paths[:, 0], paths, cfg)
+    cfg = MetricsSettings(burn_in=0, speed_lag=5, w_samples=200, min_dwell=3)
+    out = m.compute_metrics(m.ReplayRun(task, paths[:, 1:], paths[:, 0], paths, cfg))
     assert "reach_time" not in out and out["off_track"] < 0.05
     hd = HeadDirection(n_cells=8)
     turns = hd.sample_positions(50, 60, rng)
-    out = m.replay_metrics(hd, turns[:, 1:], turns[:, 0], turns, cfg)
+    out = m.compute_metrics(m.ReplayRun(hd, turns[:, 1:], turns[:, 0], turns, cfg))
     # the wrap at +-pi is not a jump: the step length is the turn size (std 0.23 rad/step)
     assert out["step_length"] == pytest.approx(0.2304 * np.sqrt(2 / np.pi), rel=0.15)
 

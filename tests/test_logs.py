@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 from rnnreplay import progress
+from rnnreplay.jobs import ReplaySettings
 from rnnreplay.model import CellParams
 from rnnreplay.replay import load_for_replay, sample_replay
 from rnnreplay.tasks import make_task
@@ -26,7 +27,7 @@ def test_replay_logs_progress_and_keeps_its_numbers():
     task = make_task("tmaze")
     model = build_model(task, CellParams(hidden=8), seed=0)
     replay = load_for_replay(model.state_dict(), task, CellParams(hidden=8))
-    cfg = {"trajectories": 3, "steps": 40, "noise_multiplier": 1.4, "hidden_every": 0}
+    cfg = ReplaySettings(trajectories=3, steps=40, noise_multiplier=1.4, hidden_every=0)
     starts = np.zeros((2, 2), dtype=np.float32)
     lines = []
     with_log = sample_replay(replay, task, starts, cfg, ("tmaze", 0), log=lines.append)

@@ -3,7 +3,9 @@
 import numpy as np
 import pytest
 
+
 from rnnreplay import metrics as m
+from rnnreplay.jobs import MetricsSettings
 from rnnreplay.tasks import TMaze, Triangle
 
 
@@ -77,14 +79,14 @@ def test_replay_metrics_on_true_paths_is_faithful(rng):
     task = TMaze()
     paths = task.sample_positions(200, 150, rng)
     other = task.sample_positions(200, 150, np.random.default_rng(99))
-    cfg = dict(burn_in=0, speed_lag=10, w_samples=800, min_dwell=5)
-    out = m.replay_metrics(task, other[:, 1:], other[:, 0], paths, cfg)
+    cfg = MetricsSettings(burn_in=0, speed_lag=10, w_samples=800, min_dwell=5)
+    out = m.compute_metrics(m.ReplayRun(task, other[:, 1:], other[:, 0], paths, cfg))
     assert out["off_track"] == 0
     assert out["compression"] == pytest.approx(1.0, abs=0.1)
     assert out["wasserstein"] < 0.1
     assert out["reach_fraction"] > 0.9
     frozen = np.tile(other[:, :1], (1, 150, 1))
-    frozen_out = m.replay_metrics(task, frozen, other[:, 0], paths, cfg)
+    frozen_out = m.compute_metrics(m.ReplayRun(task, frozen, other[:, 0], paths, cfg))
     assert frozen_out["reach_fraction"] == 0 and frozen_out["wasserstein"] > 5 * out["wasserstein"]
 
 
@@ -121,3 +123,32 @@ def test_kde_logpdf_matches_scipy(rng, dim):
     ours = m.kde_logpdf(kde, x, chunk=64)
     assert np.all(np.isfinite(ours))
     np.testing.assert_allclose(ours, kde.logpdf(x.T), rtol=1e-10, atol=1e-9)
+
+
+def test_registry_declares_every_metric_once_with_units():
+    """Every metric the stage writes is registered with units and a long name; the summary table's
+    and the figures' metric lists come from the registry."""
+    assert {"wasserstein", "reach_time", "kl", "occupancy", "final_loss"} <= set(m.METRICS)
+    for metric in m.METRICS.values():
+        assert metric.units in m.UNIT_KINDS and metric.long_name
+    assert m.metric_names(table=True)[:2] == ["final_loss", "wasserstein"]
+    assert set(m.metric_names(figure="kr24_summary")) >= {"variance", "kl", "angular_drift"}
+    with pytest.raises(ValueError, match="twice"):
+        m.metric("wasserstein", "1", "again")(lambda run: 0.0)
+
+
+def test_a_new_metric_is_one_function_and_one_registration(rng, tmp_path):
+    """Registering a function makes it a variable of the metrics dataset, with its units."""
+    name = "test_mean_x"
+    try:
+        m.metric(name, "length", "mean decoded x", table=True)(lambda run: float(run.settled[..., 0].mean()))
+        task = TMaze()
+        paths = task.sample_positions(20, 60, rng)
+        run = m.ReplayRun(task, paths[:, 1:], paths[:, 0], paths, MetricsSettings(burn_in=5, w_samples=50))
+        values = m.compute_metrics(run)
+        assert values[name] == pytest.approx(paths[:, 6:, 0].mean(), rel=1e-6)
+        ds = m.metrics_dataset(values, task, {})
+        assert ds[name].attrs == {"units": "1", "long_name": "mean decoded x"}
+        assert name in m.metric_names(table=True)
+    finally:
+        m.METRICS.pop(name, None)

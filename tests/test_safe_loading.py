@@ -27,7 +27,7 @@ class Payload:
 
 def test_model_file_with_code_is_refused_and_nothing_runs(tmp_path):
     marker = tmp_path / "pwned"
-    torch.save({"state_dict": {}, "spec_json": "{}", "x": Payload(marker)}, tmp_path / "evil.pt")
+    torch.save({"state_dict": {}, "job_json": "{}", "x": Payload(marker)}, tmp_path / "evil.pt")
     with pytest.raises(ValueError, match="evil.pt: not a rnnreplay model file"):
         io.load_model_file(tmp_path / "evil.pt")
     assert not marker.exists()
@@ -35,7 +35,7 @@ def test_model_file_with_code_is_refused_and_nothing_runs(tmp_path):
     assert marker.exists()
 
 
-def test_load_model_file_uses_weights_only(tmp_path, monkeypatch):
+def test_load_model_file_uses_weights_only(tmp_path, monkeypatch, train_job):
     seen = {}
     real_load = torch.load
 
@@ -44,7 +44,7 @@ def test_load_model_file_uses_weights_only(tmp_path, monkeypatch):
         return real_load(*args, **kwargs)
 
     monkeypatch.setattr(torch, "load", spy)
-    io.save_model(tmp_path / "m.pt", torch.nn.Linear(2, 2), {"a": 1})
+    io.save_model(tmp_path / "m.pt", torch.nn.Linear(2, 2), train_job)
     io.load_model_file(tmp_path / "m.pt")
     assert seen.get("weights_only") is True
 

@@ -1,4 +1,5 @@
-"""The typed view of config.yaml: resolving one (task, variant, seed) into a job spec.
+"""The typed view of config.yaml: resolving one (task, variant, seed) into each stage's job
+(:mod:`rnnreplay.jobs`), and checking a config before any job runs.
 
 Precedence of the cell's knobs, lowest first: ``model`` defaults, the task's ``model``
 overrides, the ``model_from`` variant's knobs (replay-only variants), the variant's own knobs.
@@ -6,21 +7,32 @@ overrides, the ``model_from`` variant's knobs (replay-only variants), the varian
 
 from __future__ import annotations
 
-import copy
 import hashlib
 import math
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING
-
 import yaml
 
-if TYPE_CHECKING:
-    from .params import CellParams
+from .jobs import (CONFIG_ENV, MetricsJob, MetricsSettings, Mechanisms, ReplayJob, ReplaySettings, SynthesisJob, TaskSetup,
+                   TrainJob, TrainSettings, pick_fields, to_json)  # noqa: F401 (to_json: for the workflow)
+from .params import CellParams
 
 MECHANISM_KEYS = ("adaptation_in", "momentum_in")  # "both" (train + replay) or "replay" only
 VARIANT_META_KEYS = ("model_from", "description", "train")  # not cell knobs
 REPLAY_KEYS = ("replay_noise_multiplier",)  # per-variant override of replay.noise_multiplier
+
+
+def export_to_jobs(src: str | Path, config: dict) -> None:
+    """Put into this process's environment, which every job of the workflow inherits, what a job
+    needs but what changes no output: ``src`` first on ``PYTHONPATH`` (so ``python -m rnnreplay``
+    runs this checkout's package in any environment) and the resolved ``config`` as JSON under
+    ``RNNREPLAY_CONFIG`` (the provenance every output records; see :func:`rnnreplay.jobs.run_config`).
+    Neither is a rule's params, so neither makes Snakemake rerun a job."""
+    import json
+    import os
+
+    os.environ["PYTHONPATH"] = os.pathsep.join([str(src), *filter(None, [os.environ.get("PYTHONPATH")])])
+    os.environ[CONFIG_ENV] = json.dumps(config, sort_keys=True)
 
 
 def load_yaml(path: str | Path) -> dict:
@@ -89,68 +101,73 @@ def cell_knobs(config: dict, task: str, variant: str) -> dict:
     return knobs
 
 
-def split_knobs(knobs: dict) -> tuple[CellParams, dict]:
-    """Separate the cell's parameters from the mechanism switches."""
-    from .params import CellParams  # torch-free: dry runs stay quick
-
-    mechanisms = {k: knobs.get(k, "both") for k in MECHANISM_KEYS}
-    for key, value in mechanisms.items():
+def split_knobs(knobs: dict) -> tuple[CellParams, Mechanisms]:
+    """Separate the cell's parameters from the mechanism switches (``adaptation_in``/``momentum_in``:
+    ``both`` = acts in training too, ``replay`` = in replay only)."""
+    switches = {k: knobs.get(k, "both") for k in MECHANISM_KEYS}
+    for key, value in switches.items():
         if value not in ("both", "replay"):
             raise ValueError(f"{key} must be 'both' or 'replay', got {value!r}")
     params = CellParams(**{k: v for k, v in knobs.items() if k not in MECHANISM_KEYS + REPLAY_KEYS})
-    return params, mechanisms
+    return params, Mechanisms(adaptation=switches["adaptation_in"] == "both",
+                              momentum=switches["momentum_in"] == "both")
 
 
-def task_spec(config: dict, task: str) -> dict:
-    """What the synthesize stage needs for ``task``."""
+def task_setup(config: dict, task: str) -> TaskSetup:
+    """The task ``task`` of the config: its name, generator kind and parameters."""
     entry = _task(config, task)
-    return {
-        "task": task,
-        "kind": entry["kind"],
-        "params": dict(entry.get("params", {}) or {}),
-        "data": dict(config["data"]),
-        "baselines": bool(entry.get("baselines", False)),
-    }
+    return TaskSetup(name=task, kind=entry["kind"], params=dict(entry.get("params", {}) or {}))
 
 
-def train_settings(config: dict, task: str, variant: str) -> dict:
-    """``train`` settings of a trained variant on a task: the config's, updated by the task's
-    ``train`` mapping, then by the variant's (e.g. ``{masking: 3}`` for a masking sweep)."""
-    settings = copy.deepcopy(config["train"])
-    settings.update(_task(config, task).get("train", {}) or {})
-    settings.update(_variant(config, variant).get("train", {}) or {})
-    return settings
+def data_sizes(config: dict, task: str) -> dict:
+    """The ``data`` section for ``task``: the config's, updated by the task's own ``data`` mapping."""
+    return {**config["data"], **(_task(config, task).get("data", {}) or {})}
 
 
-def job_spec(config: dict, task: str, variant: str, seed: int) -> dict:
-    """Everything one train, replay or metrics job needs, as plain JSON-able data.
+def synthesis_job(config: dict, task: str, split: str, seed: int | None = None) -> SynthesisJob:
+    """Drawing ``task``'s training pool for ``seed`` (split ``train``) or its test paths (``test``)."""
+    data = data_sizes(config, task)
+    if split == "train":
+        return SynthesisJob(task_setup(config, task), "train", data["train_trajectories"], data["steps"], int(seed))
+    if split == "test":
+        return SynthesisJob(task_setup(config, task), "test", data["test_trajectories"], data["test_steps"], None)
+    raise ValueError(f"split must be 'train' or 'test', got {split!r}")
 
-    ``train_cell`` holds the knobs the model was trained with (of ``model_from`` when set),
-    ``cell`` those it replays with; ``mechanisms`` says which act in training; the task's
-    ``train`` entries (e.g. ``steps``) override the ``train`` section. A variant's
-    ``replay_noise_multiplier`` replaces ``replay.noise_multiplier`` (e.g. 1 for KR24's GRU,
-    which it replayed without doubling the noise variance).
-    """
+
+def train_settings(config: dict, task: str, variant: str) -> TrainSettings:
+    """Training settings of a trained variant on a task: the config's ``train`` section, updated by
+    the task's ``train`` mapping, then by the variant's (e.g. ``{masking: 3}`` for a masking sweep).
+    Keys that change no model (``log_every``, ``checkpoint_every``) are left out."""
+    merged = {**config["train"], **(_task(config, task).get("train", {}) or {}),
+              **(_variant(config, variant).get("train", {}) or {})}
+    return TrainSettings(**pick_fields(TrainSettings, merged))
+
+
+def train_job(config: dict, task: str, variant: str, seed: int) -> TrainJob:
+    """Training the model that ``variant`` replays (its own, or its ``model_from`` variant's)."""
     source = trained_variant(config, variant)
-    train_params, train_mechanisms = split_knobs(cell_knobs(config, task, source))
-    replay_knobs = cell_knobs(config, task, variant)
-    replay_params, replay_mechanisms = split_knobs(replay_knobs)
-    replay = copy.deepcopy(config["replay"])
-    if replay_knobs.get("replay_noise_multiplier") is not None:
-        replay["noise_multiplier"] = float(replay_knobs["replay_noise_multiplier"])
-    return {
-        "task": task_spec(config, task),
-        "variant": variant,
-        "trained_variant": source,
-        "seed": int(seed),
-        "train_cell": train_params.to_dict(),
-        "train_mechanisms": train_mechanisms,
-        "cell": replay_params.to_dict(),
-        "train": train_settings(config, task, source),
-        "replay": replay,
-        "metrics": copy.deepcopy(config["metrics"]),
-        "device": config.get("device", "cpu"),
-    }
+    cell, mechanisms = split_knobs(cell_knobs(config, task, source))
+    return TrainJob(task=task_setup(config, task), variant=source, seed=int(seed), cell=cell,
+                    mechanisms=mechanisms, settings=train_settings(config, task, source))
+
+
+def replay_job(config: dict, task: str, variant: str, seed: int) -> ReplayJob:
+    """Replaying ``variant`` on ``task`` at ``seed``. A variant's ``replay_noise_multiplier``
+    replaces ``replay.noise_multiplier`` (e.g. 1 for KR24's GRU, replayed without doubling the
+    noise variance)."""
+    knobs = cell_knobs(config, task, variant)
+    cell, _ = split_knobs(knobs)
+    settings = pick_fields(ReplaySettings, config["replay"])
+    if knobs.get("replay_noise_multiplier") is not None:
+        settings["noise_multiplier"] = float(knobs["replay_noise_multiplier"])
+    return ReplayJob(model=train_job(config, task, variant, seed), variant=variant, cell=cell,
+                     settings=ReplaySettings(**settings), baselines=bool(_task(config, task).get("baselines", False)))
+
+
+def metrics_job(config: dict, task: str, variant: str, seed: int) -> MetricsJob:
+    """The metrics of ``variant``'s replay on ``task`` at ``seed``."""
+    return MetricsJob(task=task_setup(config, task), variant=variant, trained_variant=trained_variant(config, variant),
+                      seed=int(seed), settings=MetricsSettings(**pick_fields(MetricsSettings, config["metrics"])))
 
 
 # ---------------------------------------------------------------------------------------------

@@ -2,43 +2,41 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import xarray as xr
 
-from .io import provenance
-from .tasks import Task, make_task
+from .io import provenance, write_dataset
+from .jobs import SynthesisJob
+from .tasks import Task
 
 
-def task_from_spec(task_spec: dict) -> Task:
-    """Build the task described by a task spec (see :func:`rnnreplay.config.task_spec`)."""
-    return make_task(task_spec["kind"], **task_spec["params"])
-
-
-def synthesize(task_spec: dict, split: str, seed: int | None, stream_seed: int) -> xr.Dataset:
-    """Draw a split's paths.
-
-    Args:
-        task_spec: the task spec (``kind``, ``params``, ``data`` sizes).
-        split: ``train`` (``data.train_trajectories`` paths of ``data.steps`` steps) or ``test``
-            (``data.test_trajectories`` paths of ``data.test_steps`` steps).
-        seed: the experiment seed recorded in the file (None for the shared test split).
-        stream_seed: the generator's seed (derived, see :func:`rnnreplay.config.derive_seed`).
+def synthesize(job: SynthesisJob) -> xr.Dataset:
+    """Draw the paths of ``job``: ``job.trajectories`` paths of ``job.steps`` steps, from a
+    generator seeded by (task, seed, "train_paths") for a training pool, (task, "test") for the
+    shared held-out test split.
 
     Returns:
         Dataset with ``position`` (trajectory, step, space).
     """
-    task = task_from_spec(task_spec)
-    data = task_spec["data"]
-    n, steps = (
-        (data["train_trajectories"], data["steps"])
-        if split == "train"
-        else (data["test_trajectories"], data["test_steps"])
-    )
-    position = task.sample_positions(n, steps, np.random.default_rng(stream_seed))
-    return paths_dataset(task, position, f"{task_spec['task']} {split} paths", task_spec, seed)
+    from .config import derive_seed
+
+    task = job.task.build()
+    stream = derive_seed(job.task.name, "test") if job.split == "test" else derive_seed(job.task.name, job.seed,
+                                                                                          "train_paths")
+    position = task.sample_positions(job.trajectories, job.steps, np.random.default_rng(stream))
+    return paths_dataset(task, position, f"{job.task.name} {job.split} paths", job, job.seed)
 
 
-def paths_dataset(task: Task, position: np.ndarray, title: str, spec: dict, seed) -> xr.Dataset:
+def synthesize_file(job: SynthesisJob, out: str | Path) -> str:
+    """The synthesize stage: :func:`synthesize` written to ``out``; returns a line for the log."""
+    ds = synthesize(job)
+    write_dataset(ds, out)
+    return f"{job.task.name} {job.split}: {ds.sizes['trajectory']} paths x {ds.sizes['step'] - 1} steps -> {out}"
+
+
+def paths_dataset(task: Task, position: np.ndarray, title: str, job, seed) -> xr.Dataset:
     """Wrap positions (B, T+1, D) as a CF-style dataset."""
     ds = xr.Dataset(
         {
@@ -55,6 +53,6 @@ def paths_dataset(task: Task, position: np.ndarray, title: str, spec: dict, seed
             "space_name": ("space", ["x", "y", "z"][: position.shape[2]] if position.shape[2] <= 3
                            else [f"d{i}" for i in range(position.shape[2])], {"long_name": "spatial axis"}),
         },
-        attrs=provenance(title, spec, seed),
+        attrs=provenance(title, job, seed),
     )
     return ds

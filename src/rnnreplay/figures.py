@@ -151,7 +151,11 @@ def loss_curves(curves: pd.DataFrame, path) -> None:
     from .stats import mean_ci
 
     tasks = list(dict.fromkeys(curves["task"]))
-    fig, axes = plt.subplots(1, len(tasks), figsize=(4.5 * len(tasks), 3.4), squeeze=False)
+    cols = min(4, len(tasks))
+    rows = -(-len(tasks) // cols)
+    fig, axes = plt.subplots(rows, cols, figsize=(4.2 * cols, 3.3 * rows), squeeze=False)
+    for ax in axes.flat[len(tasks):]:
+        ax.axis("off")
     for ax, task in zip(axes.flat, tasks):
         d = curves[curves["task"] == task]
         for colour, (variant, v) in zip(sns.color_palette(n_colors=d["variant"].nunique()),
@@ -164,44 +168,46 @@ def loss_curves(curves: pd.DataFrame, path) -> None:
             mean, low, high = np.array([mean_ci(g) for _, g in log_loss]).T
             ax.plot(steps, np.exp(mean), color=colour, lw=1, label=variant)
             ax.fill_between(steps, np.exp(low), np.exp(high), color=colour, alpha=0.2, lw=0)
+        last = d["step"].max()
+        ax.axvspan(0.8 * last, last, color="0.9", lw=0, zorder=0)  # the plateau criterion's window
         ax.set_yscale("log")
         ax.set_xlabel("step")
         ax.set_ylabel("loss")
         ax.legend(fontsize=7)
         ax.set_title(task)
-    fig.suptitle("Training loss (MSE; geometric mean over seeds ± 95% t interval of log loss)")
+    fig.suptitle("Training loss (MSE; geometric mean over seeds ± 95% t interval of log loss; "
+                 "grey: the last fifth, where a converged loss is flat)")
     fig.tight_layout()
     save(fig, path)
 
 
-def theory(path, seed: int = 0, n: int = 2000) -> None:
-    """The theory oracles (SCIENCE.md section 7), three panels.
+def theory(sim, path) -> None:
+    """The theory oracles (SCIENCE.md section 7), three panels drawn from the simulations that the
+    theory checks test (:func:`rnnreplay.theory.simulate`; times in steps).
 
-    (a) The leak coefficient of the Gaussian score, -d score / dr, against time (steps): Brownian
-    path with noise, 1 / (q t + rho), and OU path, 1 / var_t, which tends to 2 theta / sigma^2;
-    lines closed form, points 1 / (simulated variance). (b) Stationary variance of the momentum
-    Langevin sampler of N(0, 1) against friction lambda_v at two step sizes. (c) Mean first-passage
-    time (steps) from 0 to 1.5 standard deviations against lambda_v: simulated (± SE), the
-    overdamped closed form at lambda_v = 1 and the high-friction asymptote lambda_v * T_od / eps.
+    (a) The leak coefficient of the Gaussian score, -d score / dr, against time: Brownian path with
+    noise, 1 / (q t + rho), and OU path, 1 / var_t, which tends to 2 theta / sigma^2; lines closed
+    form, points 1 / (simulated variance). (b) Stationary variance of the momentum Langevin sampler
+    of N(0, 1) against friction lambda_v at two step sizes. (c) Mean first-passage time (steps) from
+    0 to 1.5 standard deviations against lambda_v: simulated (± SE), the overdamped closed form at
+    lambda_v = 1 and the high-friction asymptote lambda_v * T_od / eps.
 
     Args:
+        sim: :class:`rnnreplay.theory.Simulations`.
         path: output PNG (a PDF is written beside it).
-        seed: simulation seed; n: chains per simulation.
     """
     from . import theory as th
 
     fig, axes = plt.subplots(1, 3, figsize=(13, 3.6))
     ax = axes[0]
-    q, rho, theta, sigma_s, dt = 0.01, 0.04, 0.05, 0.5, 1.0  # OU time in steps (dt = 1 step)
+    b, o = th.BROWNIAN, th.OU
     t = np.arange(1, 201)
-    ax.plot(t, 1 / th.brownian_variance(t, q, rho), color="C0", label="Brownian + noise: 1/(qt+ρ)")
-    ax.plot(t, 1 / th.ou_variance(t, theta, sigma_s), color="C1", label="OU: 1/var_t")
-    ax.axhline(th.ou_stationary_leak(theta, sigma_s), color="C1", ls=":", label="OU limit 2θ/σ²")
-    r = th.simulate_brownian_observed(0.0, q, rho, 200, n, seed)
-    s = th.simulate_ou(0.0, theta, sigma_s, dt, 200, n, seed + 1)
+    ax.plot(t, 1 / th.brownian_variance(t, b["q"], b["rho"]), color="C0", label="Brownian + noise: 1/(qt+ρ)")
+    ax.plot(t, 1 / th.ou_variance(t, o["theta"], o["sigma_s"]), color="C1", label="OU: 1/var_t")
+    ax.axhline(th.ou_stationary_leak(o["theta"], o["sigma_s"]), color="C1", ls=":", label="OU limit 2θ/σ²")
     ts = np.array([2, 5, 10, 20, 50, 100, 200])
-    ax.plot(ts, 1 / r[:, ts].var(axis=0, ddof=1), "o", color="C0", ms=4)
-    ax.plot(ts, 1 / s[:, ts].var(axis=0, ddof=1), "s", color="C1", ms=4)
+    ax.plot(ts, 1 / sim.brownian[:, ts].var(axis=0, ddof=1), "o", color="C0", ms=4)
+    ax.plot(ts, 1 / sim.ou[:, ts].var(axis=0, ddof=1), "s", color="C1", ms=4)
     ax.set_xscale("log")
     ax.set_yscale("log")
     ax.set_xlabel("time since start t (steps)")
@@ -210,13 +216,12 @@ def theory(path, seed: int = 0, n: int = 2000) -> None:
     ax.legend(fontsize=7)
 
     ax = axes[1]
-    lams = np.array([1.0, 0.7, 0.5, 0.3, 0.2, 0.1])
     grid = np.linspace(0.05, 1.0, 100)
-    for i, eps in enumerate((0.5, 0.05)):
+    for i, eps in enumerate(th.LANGEVIN_EPS):
         ax.plot(grid, [th.underdamped_stationary_variance(1.0, eps, lam) for lam in grid], color=f"C{i}",
                 label=f"closed form, ε={eps}")
-        sim = [th.simulate_langevin(1.0, eps, lam, 3000, n // 4, seed + 2 + j)[:, 1000:].var() for j, lam in enumerate(lams)]
-        ax.plot(lams, sim, "o", color=f"C{i}", ms=4)
+        sim_var = [sim.langevin[(eps, lam)][:, th.LANGEVIN_BURN:].var() for lam in th.LANGEVIN_FRICTIONS]
+        ax.plot(th.LANGEVIN_FRICTIONS, sim_var, "o", color=f"C{i}", ms=4)
     ax.axhline(1.0, color="0.5", ls=":", label="target v = 1")
     ax.invert_xaxis()
     ax.set_xlabel("friction λ_v (1 = overdamped)")
@@ -225,12 +230,11 @@ def theory(path, seed: int = 0, n: int = 2000) -> None:
     ax.legend(fontsize=7)
 
     ax = axes[2]
-    eps, c = 0.02, 1.5
-    sweep = th.mfpt_sweep([1.0, 0.7, 0.5, 0.35, 0.25, 0.15, 0.1, 0.07, 0.05, 0.03, 0.02], eps=eps, threshold=c,
-                          n=n // 2, seed=seed + 10)
+    eps, c, sweep = th.MFPT["eps"], th.MFPT["threshold"], sim.mfpt
     ax.errorbar(sweep["friction"], sweep["mfpt"], yerr=sweep["sem"], fmt="o-", color="C2", ms=4, label="simulated")
     ax.plot(sweep["friction"], sweep["high_friction"], "--", color="0.4", label="λ_v · T_od / ε (high friction)")
-    ax.plot([1.0], [th.overdamped_mfpt_steps(1.0, eps, c)], "*", color="k", ms=9, label="overdamped closed form")
+    ax.plot([1.0], [th.overdamped_mfpt_steps(th.MFPT["v"], eps, c)], "*", color="k", ms=9,
+            label="overdamped closed form")
     ax.axvline(np.sqrt(eps), color="0.7", ls=":", label="λ_v = √ε (turnover)")
     ax.set_xscale("log")
     ax.invert_xaxis()
@@ -293,9 +297,9 @@ def kr24_summary(table: pd.DataFrame, tasks: list[str], path) -> None:
         tasks: tasks to include.
         path: output PNG.
     """
-    panels = [("variance", "total variance (K3)"), ("kl", "KL(quiescent || active) (K1)"),
-              ("kl_untrained", "KL untrained baseline"), ("kl_uniform", "KL uniform baseline"),
-              ("mean_radius", "mean radius (K2)"), ("angular_drift", "HD drift, rad/step (K4)")]
+    from .metrics import METRICS, metric_names
+
+    panels = [(m, METRICS[m].title) for m in metric_names(figure="kr24_summary")]
     data = table[table["task"].isin(tasks)].copy()
     data["condition"] = data["task"] + "/" + data["variant"]
     panels = [(m, t) for m, t in panels if (data["metric"] == m).any()]
@@ -384,3 +388,98 @@ def code_space(task: Task, replays: dict[str, tuple[np.ndarray, np.ndarray]], tr
         row[1].set_title(f"{name}: place-cell space (PC1, PC2)", fontsize=8)
     fig.tight_layout()
     save(fig, path)
+
+
+# --- The figure stage: each figure from its input files ------------------------------------------
+
+def _read_runs(paths: list[str], required: tuple[str, ...]):
+    """(job, dataset) of each replay file, in order, and the task of the first file (the figures
+    that use it draw one task's files)."""
+    from .io import job_of, read_dataset
+    from .jobs import ReplayJob
+
+    runs = [(job_of(ds, ReplayJob, path), ds) for path, ds in ((p, read_dataset(p, required=required)) for p in paths)]
+    return runs, runs[0][0].task.build() if runs else None
+
+
+def _name(job) -> str:
+    return f"{job.task.name}/{job.variant}"
+
+
+def _examples(inputs, out, n_show, **_):
+    runs, task = _read_runs(inputs, ("position",))
+    replay_examples(task, {job.variant: ds["position"].values[:n_show] for job, ds in runs}, out, n_show=n_show)
+
+
+def _metrics(inputs, out, task, metrics, **_):
+    from .metrics import metric_names
+
+    metrics_by_variant(pd.read_csv(inputs[0]), task, metrics or metric_names(table=True), out)
+
+
+def _sweep(inputs, out, friction, metrics, **_):
+    from .metrics import metric_names
+
+    momentum_sweep(pd.read_csv(inputs[0]), friction, metrics or metric_names(figure="momentum_sweep"), out)
+
+
+def _kl(inputs, out, metrics_table, settings, **_):
+    from .jobs import MetricsSettings
+    from .metrics import kl_matrix
+
+    settings = MetricsSettings(**settings)
+    runs = [dict(task=job.task.name, variant=job.variant, seed=job.seed,
+                 quiescent=ds["position"].values[:, min(settings.burn_in, ds.sizes["step"] - 2):],
+                 active=ds["active_position"].values)
+            for job, ds in _read_runs(inputs, ("position", "active_position"))[0]]
+    kl_heatmap(kl_matrix(runs, pd.read_csv(metrics_table), settings), out)
+
+
+def _densities(inputs, out, settings, **_):
+    runs, task = _read_runs(inputs, ("position", "active_position"))
+    burn = settings["burn_in"]
+    density_grid(task, {_name(job): (ds["active_position"].values, ds["position"].values[:, burn:])
+                        for job, ds in runs}, out)
+
+
+def _kr24(inputs, out, tasks, **_):
+    kr24_summary(pd.read_csv(inputs[0]), tasks, out)
+
+
+def _ring(inputs, out, n_show, **_):
+    runs, _ = _read_runs(inputs, ("position",))
+    heading_ring({_name(job): ds["position"].values for job, ds in runs}, out, n_show=n_show)
+
+
+def _code(inputs, out, n_show, test_paths, **_):
+    from .io import read_dataset
+
+    runs, task = _read_runs(inputs, ("position", "readout"))
+    replays = {job.variant: (ds["position"].values[:n_show], ds["readout"].values[:n_show]) for job, ds in runs}
+    true_code = task.encode(read_dataset(test_paths, required=("position",))["position"].values)
+    code_space(task, replays, true_code, out, n_show=min(n_show, 3))
+
+
+def _loss(inputs, out, **_):
+    from .io import job_of, read_dataset
+    from .jobs import TrainJob
+
+    frames = []
+    for path in inputs:
+        ds = read_dataset(path, required=("loss",))
+        job = job_of(ds, TrainJob, path)
+        frames.append(pd.DataFrame(dict(task=job.task.name, variant=job.variant, seed=job.seed,
+                                        step=ds["step"].values, loss=ds["loss"].values)))
+    loss_curves(pd.concat(frames, ignore_index=True), out)
+
+
+FIGURES = {"examples": _examples, "metrics": _metrics, "sweep": _sweep, "loss": _loss, "kl": _kl,
+           "densities": _densities, "kr24": _kr24, "ring": _ring, "code": _code}
+
+
+def draw(kind: str, inputs: list[str], out: str, **options) -> str:
+    """The figure stage: figure ``kind`` (a key of :data:`FIGURES`) from its input files, written
+    to ``out`` (PNG, with a PDF beside it). ``options``: task, tasks, metrics, n_show,
+    test_paths, metrics_table, friction, settings, as each figure needs. Returns a line for the log."""
+    FIGURES[kind](inputs, out, **options)
+    return f"{kind} from {len(inputs)} input files -> {out}"

@@ -2,7 +2,7 @@
 
 NetCDF files are written atomically (temporary name, then rename), float32 with zlib level 4
 and shuffle, CF-1.8 global attributes and provenance (package version, git commit, seed, the
-resolved spec as JSON).
+job description and the run's config as JSON).
 """
 
 from __future__ import annotations
@@ -11,7 +11,6 @@ import contextlib
 import datetime as _dt
 import functools
 import glob
-import json
 import os
 import subprocess
 import tempfile
@@ -44,8 +43,14 @@ def git_commit() -> str:
         return "unknown"
 
 
-def provenance(title: str, spec: dict, seed: int | None) -> dict:
-    """Global attributes every output carries."""
+def provenance(title: str, job, seed: int | None) -> dict:
+    """Global attributes every output carries: CF conventions, title, code version and commit,
+    history, the seed, ``job_json`` (the job description: what determined this file, see
+    :mod:`rnnreplay.jobs`) and ``config_json`` (the run's whole resolved config, when the workflow
+    ran the job: it passes it in the environment variable ``RNNREPLAY_CONFIG``, so that settings
+    which do not change a file are recorded without being a reason to rerun it)."""
+    from .jobs import CONFIG_ENV, to_json
+
     now = _dt.datetime.now(_dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
     attrs = {
         "Conventions": "CF-1.8",
@@ -54,8 +59,10 @@ def provenance(title: str, spec: dict, seed: int | None) -> dict:
         "source": f"rnnreplay {__version__} (git {git_commit()})",
         "history": f"{now} created by rnnreplay {__version__}",
         "references": "Krishna et al. ICLR 2024; Casco-Rodriguez, Krishna, Baraniuk arXiv:2602.18401",
-        "config_json": json.dumps(spec, sort_keys=True),
+        "job_json": to_json(job),
     }
+    if os.environ.get(CONFIG_ENV):
+        attrs["config_json"] = os.environ[CONFIG_ENV]
     if seed is not None:
         attrs["seed"] = int(seed)
     return attrs
@@ -141,24 +148,38 @@ def read_dataset(path: str | Path, required: tuple[str, ...] = ()) -> xr.Dataset
     return ds
 
 
-def spec_of(ds: xr.Dataset) -> dict:
-    """The resolved spec stored in a dataset's ``config_json`` attribute."""
-    return json.loads(ds.attrs["config_json"])
+def job_of(ds: xr.Dataset, expected: type | None = None, path: str | Path = "dataset"):
+    """The job description stored in a dataset's ``job_json`` attribute (see :mod:`rnnreplay.jobs`);
+    ``expected``: the job type the caller needs (a ValueError naming ``path`` otherwise)."""
+    from .jobs import from_json
+
+    if "job_json" not in ds.attrs:
+        raise ValueError(f"{path}: no job description (job_json); was it written by this version of rnnreplay?")
+    try:
+        return from_json(ds.attrs["job_json"], expected)
+    except ValueError as exc:
+        raise ValueError(f"{path}: {exc}") from exc
 
 
-def save_model(path: str | Path, model: torch.nn.Module, spec: dict) -> None:
-    """Save a model's ``state_dict`` with its spec (JSON) to ``path`` atomically."""
+def save_model(path: str | Path, model: torch.nn.Module, job) -> None:
+    """Save a model's ``state_dict`` with its job description (a :class:`rnnreplay.jobs.TrainJob`,
+    as JSON) to ``path`` atomically."""
+    from .jobs import to_json
+
     import torch  # here, not at the top: the data and metrics stages need no torch
 
     path = Path(path)
     state = {k: v.detach().cpu() for k, v in model.state_dict().items()}
     with atomic_target(path) as tmp:
-        torch.save({"state_dict": state, "spec_json": json.dumps(spec, sort_keys=True),
+        torch.save({"state_dict": state, "job_json": to_json(job),
                     "source": f"rnnreplay {__version__} (git {git_commit()})"}, tmp)
 
 
-def load_model_file(path: str | Path) -> tuple[dict, dict]:
-    """Load ``(state_dict, spec)`` from a model file with ``weights_only=True``."""
+def load_model_file(path: str | Path):
+    """Load ``(state_dict, job)`` from a model file with ``weights_only=True``; ``job`` is the
+    :class:`rnnreplay.jobs.TrainJob` that trained it."""
+    from .jobs import TrainJob, from_json
+
     path = Path(path)
     if not path.exists():
         raise FileNotFoundError(f"{path}: no such model file (has the train stage run?)")
@@ -166,7 +187,7 @@ def load_model_file(path: str | Path) -> tuple[dict, dict]:
 
     try:
         blob = torch.load(path, map_location="cpu", weights_only=True)
-        return blob["state_dict"], json.loads(blob["spec_json"])
+        return blob["state_dict"], from_json(blob["job_json"], TrainJob)
     except Exception as exc:
         raise ValueError(f"{path}: not a rnnreplay model file ({_reason(exc)})") from exc
 

@@ -6,17 +6,23 @@ task's length unit. Times are in steps.
 
 from __future__ import annotations
 
+import functools
 import math
 import os
 import sys
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
 
+from .jobs import MetricsJob, MetricsSettings
 from .tasks import Task
 from .tasks.cells import wrap_angle
 
 if TYPE_CHECKING:  # scipy.stats costs ~0.5 s to import: only KR24's KDE metrics load it
+    import xarray as xr
     from scipy import stats
 
 
@@ -138,13 +144,6 @@ def region_switches(labels: np.ndarray, min_dwell: int = 5) -> np.ndarray:
     run_label, run_row = labels.ravel()[first[keep]], first[keep] // steps
     switch = (run_label[1:] != run_label[:-1]) & (run_row[1:] == run_row[:-1])
     return np.bincount(run_row[1:][switch], minlength=n).astype(int)
-
-
-def final_loss(loss_ds, window: int = 50) -> float:
-    """Mean training loss over the last ``window`` steps of a loss dataset (as
-    ``rnnreplay.train.final_loss``, without importing torch)."""
-    values = loss_ds["loss"].values
-    return float(np.mean(values[-min(window, len(values)):])) if len(values) else math.nan
 
 
 # --- KR24's metrics ------------------------------------------------------------------------------
@@ -271,105 +270,359 @@ def mean_radius(position: np.ndarray, centre=(0.0, 0.0)) -> float:
     return float(np.linalg.norm(np.asarray(position) - np.asarray(centre), axis=-1).mean())
 
 
-def kr24_metrics(task: Task, position: np.ndarray, active: np.ndarray | None, untrained: np.ndarray | None,
-                 cfg: dict, seed: int = 0) -> dict:
-    """KR24's metrics of one replay run (those that apply to the task).
+# --- The registry: every metric the metrics stage writes, declared once ----------------------------
+# A metric is a function of a :class:`ReplayRun` (one replay file with what it is compared with)
+# and one registration: its name, units, long name, which runs it applies to, and where it is
+# shown. The metrics stage, the NetCDF attributes, the summary table, the figures' panels and
+# the report all read this registry, so a new metric is one function and one decorator.
 
-    Args:
-        task: the task; circular tasks get the heading metrics, 2D tasks the KDE metrics.
-        position: (B, T, D) decoded replay positions.
-        active: (P, T', D) positions decoded while the network is driven by real paths, or None.
-        untrained: (B, T, D) replay positions of the untrained network, or None.
-        cfg: ``burn_in``, ``kl_samples`` (Monte-Carlo draws), ``kde_points`` (KDE subsample).
-        seed: seed of the KDE subsamples and Monte-Carlo draws.
-
-    Returns:
-        dict of metric name -> float.
-    """
-    burn = min(cfg["burn_in"], position.shape[1] - 2)
-    settled = position[:, burn:]
-    kw = dict(n=cfg.get("kl_samples", 2500), max_points=cfg.get("kde_points", 5000), seed=seed)
-    if task.circular:
-        out = {"angular_drift": angular_drift(position), "circular_variance": circular_variance(position, burn)}
-        if untrained is not None:
-            out["angular_drift_untrained"] = angular_drift(untrained)
-        return out
-    out = {"variance": total_variance(position, burn)}
-    if task.box is not None:
-        out["mean_radius"] = mean_radius(settled, np.mean(task.box, axis=0))
-    if active is not None and task.space_dim == 2:
-        out["kl"] = kde_kl(settled, active, **kw)
-        if untrained is not None:
-            out["kl_untrained"] = kde_kl(untrained[:, burn:], active, **kw)
-        if task.box is not None:
-            out["kl_uniform"] = uniform_box_kl(task.box, active, **kw)
-    return out
+UNIT_KINDS = ("length", "length/step", "length^2", "step", "nat", "1")  # "length" = the task's unit
 
 
-def replay_metrics(
-    task: Task, position: np.ndarray, start: np.ndarray, true_paths: np.ndarray, cfg: dict, seed: int = 0
-) -> dict:
-    """All scalar metrics of one replay run, plus the occupancy vector.
+@dataclass
+class ReplayRun:
+    """One replay run and what its metrics compare it with.
 
-    Args:
-        task: the task (geometry).
-        position: (B, T, D) decoded replay positions.
+    Attributes:
+        task: the task (geometry, regions, goals, decoding).
+        position: (B, T, D) decoded replay positions (length unit; rad for headings).
         start: (B, D) replay start positions.
-        true_paths: (P, T', D) the task's real paths (held-out test split).
-        cfg: ``burn_in`` (steps dropped for distributional metrics), ``speed_lag``,
-            ``w_samples``, ``min_dwell``.
-        seed: subsampling seed for the W distance.
+        true_paths: (P, T'+1, D) the task's held-out real paths.
+        settings: the metrics settings.
+        seed: seed of every subsample and Monte-Carlo draw (a KL estimate and the W distance each
+            start a generator from it).
+        active: (P, T', D) positions decoded while the trained network is driven by the test
+            paths (the "active" condition), or None.
+        untrained: (B, T, D) replay positions of the untrained network, or None.
+        loss: (S,) training loss per optimiser step, or None.
+    """
+
+    task: Task
+    position: np.ndarray
+    start: np.ndarray
+    true_paths: np.ndarray
+    settings: MetricsSettings
+    seed: int = 0
+    active: np.ndarray | None = None
+    untrained: np.ndarray | None = None
+    loss: np.ndarray | None = None
+
+    @functools.cached_property
+    def burn(self) -> int:
+        """Replay steps dropped before distributional metrics (``burn_in``, at most T - 2)."""
+        return min(self.settings.burn_in, self.position.shape[1] - 2)
+
+    @functools.cached_property
+    def settled(self) -> np.ndarray:
+        """(B, T - burn, D) positions after the burn-in."""
+        return self.position[:, self.burn:]
+
+    @functools.cached_property
+    def labels(self) -> np.ndarray:
+        """(B, T - burn) region index of each settled position."""
+        return self.task.region_of(self.settled)
+
+    @functools.cached_property
+    def occupancy(self) -> np.ndarray:
+        """(R,) fraction of settled time per region of ``task.region_names``."""
+        return occupancy(self.labels, len(self.task.region_names))
+
+    @functools.cached_property
+    def travel(self) -> tuple[np.ndarray, np.ndarray]:
+        """(replay, true paths) on which distances travelled are measured: unwrapped along the
+        ring for headings, the positions themselves otherwise."""
+        if self.task.circular:
+            return np.unwrap(self.position, axis=1), np.unwrap(self.true_paths, axis=1)
+        return self.position, self.true_paths
+
+    @functools.cached_property
+    def reach(self) -> tuple[np.ndarray, np.ndarray]:
+        """(times (B,), reached (B,)) of :func:`reach_time` to the task's goals."""
+        t = self.task
+        return reach_time(self.position, self.start, t.goals, t.goal_radius, t.goal_min_start_distance)
+
+    def kde_kl(self, p_points: np.ndarray, q_points: np.ndarray) -> float:
+        """KL(P || Q) between KDEs of two clouds with this run's settings and seed (:func:`kde_kl`)."""
+        return kde_kl(p_points, q_points, n=self.settings.kl_samples, max_points=self.settings.kde_points,
+                      seed=self.seed)
+
+
+def _always(run: ReplayRun) -> bool:
+    return True
+
+
+@dataclass(frozen=True)
+class Metric:
+    """A registered metric: see :func:`metric`."""
+
+    name: str
+    units: str
+    long_name: str
+    compute: Callable[[ReplayRun], float | np.ndarray]
+    applies: Callable[[ReplayRun], bool] = _always
+    table: bool = False
+    figures: tuple[str, ...] = ()
+    dims: tuple[str, ...] = ()
+    title: str = ""
+
+
+METRICS: dict[str, Metric] = {}
+
+
+def metric(name: str, units: str, long_name: str, applies: Callable[[ReplayRun], bool] = _always,
+           table: bool = False, figures: tuple[str, ...] = (), dims: tuple[str, ...] = (), title: str = ""):
+    """Register the decorated function ``f(run: ReplayRun) -> value`` as the metric ``name``.
+
+    Args:
+        name: the variable name in metrics files and ``metrics.csv``.
+        units: one of :data:`UNIT_KINDS` (``length`` means the task's length unit).
+        long_name: the CF ``long_name`` (what it is, in words).
+        applies: which runs have it (e.g. tasks with goals; runs that store the active run).
+        table: a column of ``results/tables/summary.md`` and a panel of ``metrics_{task}.png``.
+        figures: other figures that draw it (``momentum_sweep``, ``kr24_summary``).
+        dims: ``()`` for a scalar; ``("region",)`` for a value per task region.
+        title: a panel title where the name alone says too little.
+    """
+    if units not in UNIT_KINDS:
+        raise ValueError(f"metric {name}: units must be one of {UNIT_KINDS}, got {units!r}")
+
+    def register(compute):
+        if name in METRICS:
+            raise ValueError(f"metric {name!r} is registered twice")
+        METRICS[name] = Metric(name, units, long_name, compute, applies, table, figures, dims, title or name)
+        return compute
+
+    return register
+
+
+def metric_names(table: bool = False, figure: str | None = None) -> list[str]:
+    """Registered metric names, in registration order: all, those of the summary table, or those
+    drawn in ``figure``."""
+    return [m.name for m in METRICS.values()
+            if (not table or m.table) and (figure is None or figure in m.figures)]
+
+
+def compute_metrics(run: ReplayRun) -> dict[str, float | np.ndarray]:
+    """Every registered metric that applies to ``run``: name -> value (float, or an array over
+    the metric's ``dims``)."""
+    return {m.name: m.compute(run) for m in METRICS.values() if m.applies(run)}
+
+
+def metrics_dataset(values: dict, task: Task, attrs: dict) -> xr.Dataset:
+    """Metric values (from :func:`compute_metrics`) as a CF dataset: scalars, and the per-region
+    ones on a ``region`` dim labelled by ``region_name``; units resolved to the task's length unit."""
+    import xarray as xr
+
+    lu = task.length_unit
+    unit = {"length": lu, "length/step": lu, "length^2": "1" if lu == "1" else f"{lu}2", "step": "1", "nat": "1"}
+    data = {}
+    for name, value in values.items():
+        m = METRICS[name]
+        data[name] = (m.dims, np.asarray(value, dtype=np.float64), {"units": unit.get(m.units, m.units),
+                                                                     "long_name": m.long_name})
+    coords = {"region_name": ("region", list(task.region_names), {"long_name": "task region"})}
+    return xr.Dataset(data, coords=coords, attrs=attrs)
+
+
+def _has_goals(run):
+    return len(run.task.goals) > 0
+
+
+def _planar(run):
+    return not run.task.circular
+
+
+def _has_active_2d(run):
+    return run.active is not None and run.task.space_dim == 2 and not run.task.circular
+
+
+def final_loss(loss: np.ndarray, window: int = 50) -> float:
+    """Mean of a training loss curve (S,) over its last ``window`` steps (NaN when empty)."""
+    return float(np.mean(loss[-min(window, len(loss)):])) if len(loss) else math.nan
+
+
+@metric("final_loss", "1", "training MSE, mean of the last 50 steps", applies=lambda run: run.loss is not None,
+        table=True)
+def _final_loss(run):
+    return final_loss(run.loss)
+
+
+@metric("wasserstein", "length", "W1 distance, replay (after burn-in) vs true positions", table=True,
+        figures=("momentum_sweep",))
+def _wasserstein(run):
+    s = run.settings
+    if run.task.circular:  # distances along the ring: embed the headings on the circle
+        ring = lambda a: np.concatenate([np.cos(a), np.sin(a)], -1)  # noqa: E731
+        return wasserstein(ring(run.settled), ring(run.true_paths), s.w_samples, run.seed)
+    return wasserstein(run.settled, run.true_paths, s.w_samples, run.seed)
+
+
+@metric("reach_time", "step", "mean first step reaching a goal (censored at the replay length)",
+        applies=_has_goals, table=True, figures=("momentum_sweep",))
+def _reach_time(run):
+    return float(run.reach[0].mean())
+
+
+@metric("reach_fraction", "1", "fraction of replay trajectories that reached a goal", applies=_has_goals, table=True)
+def _reach_fraction(run):
+    return float(run.reach[1].mean())
+
+
+@metric("speed", "length/step", "mean displacement over the speed lag, per step", table=True,
+        figures=("momentum_sweep",))
+def _speed(run):
+    return speed(run.travel[0], run.settings.speed_lag)
+
+
+@metric("step_length", "length", "mean one-step distance", table=True)
+def _step_length(run):
+    return step_length(run.travel[0])
+
+
+@metric("path_length", "length", "mean total distance per replay trajectory")
+def _path_length(run):
+    return path_length(run.travel[0])
+
+
+@metric("compression", "1", "replay speed / speed on the real paths", table=True)
+def _compression(run):
+    replay, real = run.travel
+    return speed(replay, run.settings.speed_lag) / speed(real, run.settings.speed_lag)
+
+
+@metric("off_track", "1", "fraction of replay positions off the task's support", table=True,
+        figures=("momentum_sweep",))
+def _off_track(run):
+    return off_track(run.settled, run.task)
+
+
+@metric("occupancy_entropy", "nat", "entropy of the region occupancy", table=True)
+def _occupancy_entropy(run):
+    return entropy(run.occupancy)
+
+
+@metric("region_switches", "1", "region changes per trajectory (stays >= min_dwell steps)", table=True)
+def _region_switches(run):
+    return float(region_switches(run.labels, run.settings.min_dwell).mean())
+
+
+@metric("occupancy", "1", "fraction of time per region", dims=("region",))
+def _occupancy(run):
+    return run.occupancy
+
+
+@metric("variance", "length^2", "trace of each replay trajectory's position covariance after burn-in, mean",
+        applies=_planar, figures=("kr24_summary",), title="total variance (K3)")
+def _variance(run):
+    return total_variance(run.position, run.burn)
+
+
+@metric("kl", "nat", "KL(quiescent || active) between Gaussian KDEs of decoded positions", applies=_has_active_2d,
+        figures=("kr24_summary",), title="KL(quiescent || active) (K1)")
+def _kl(run):
+    return run.kde_kl(run.settled, run.active)
+
+
+@metric("kl_untrained", "nat", "KL(untrained-network quiescent || active), baseline",
+        applies=lambda run: _has_active_2d(run) and run.untrained is not None, figures=("kr24_summary",),
+        title="KL untrained baseline")
+def _kl_untrained(run):
+    return run.kde_kl(run.untrained[:, run.burn:], run.active)
+
+
+@metric("kl_uniform", "nat", "KL(uniform on the arena || active), baseline",
+        applies=lambda run: _has_active_2d(run) and run.task.box is not None, figures=("kr24_summary",),
+        title="KL uniform baseline")
+def _kl_uniform(run):
+    s = run.settings
+    return uniform_box_kl(run.task.box, run.active, n=s.kl_samples, max_points=s.kde_points, seed=run.seed)
+
+
+@metric("mean_radius", "length", "mean distance of replay positions from the arena's centre",
+        applies=lambda run: run.task.box is not None, figures=("kr24_summary",), title="mean radius (K2)")
+def _mean_radius(run):
+    return mean_radius(run.settled, np.mean(run.task.box, axis=0))
+
+
+@metric("angular_drift", "length/step", "mean signed angular velocity of replay (counter-clockwise > 0)",
+        applies=lambda run: run.task.circular, figures=("kr24_summary",), title="HD drift, rad/step (K4)")
+def _angular_drift(run):
+    return angular_drift(run.position)
+
+
+@metric("angular_drift_untrained", "length/step", "mean signed angular velocity of untrained-network replay",
+        applies=lambda run: run.task.circular and run.untrained is not None)
+def _angular_drift_untrained(run):
+    return angular_drift(run.untrained)
+
+
+@metric("circular_variance", "1", "1 - mean resultant length of replay headings after burn-in, mean",
+        applies=lambda run: run.task.circular)
+def _circular_variance(run):
+    return circular_variance(run.position, run.burn)
+
+
+def metrics_file(job: MetricsJob, replay: str | Path, test_paths: str | Path, loss: str | Path,
+                 out: str | Path) -> str:
+    """The metrics stage: every registered metric of the replay file ``replay`` (against the
+    held-out paths in ``test_paths`` and the loss curve in ``loss``), written to ``out``. The
+    subsample and Monte-Carlo seed derives from (task, seed, "metrics"). Returns a line for the log."""
+    from .config import derive_seed
+    from .io import provenance, read_dataset, write_dataset
+
+    task = job.task.build()
+    rep = read_dataset(replay, required=("position", "start_position"))
+    optional = {k: rep[k].values if k in rep else None for k in ("active_position", "untrained_position")}
+    run = ReplayRun(task=task, position=rep["position"].values, start=rep["start_position"].values,
+                    true_paths=read_dataset(test_paths, required=("position",))["position"].values,
+                    settings=job.settings, seed=derive_seed(job.task.name, job.seed, "metrics"),
+                    active=optional["active_position"], untrained=optional["untrained_position"],
+                    loss=read_dataset(loss, required=("loss",))["loss"].values)
+    values = compute_metrics(run)
+    attrs = provenance(f"metrics {job.task.name}/{job.variant}", job, job.seed)
+    write_dataset(metrics_dataset(values, task, attrs), out)
+    key = ", ".join(f"{k} {values[k]:.3g}" for k in ("wasserstein", "reach_time", "speed", "off_track", "kl",
+                                                     "angular_drift") if k in values)
+    return f"{job.task.name}/{job.variant} seed {job.seed}: {key}"
+
+
+def kl_matrix(runs: list[dict], table, settings: MetricsSettings):
+    """KR24's KL heatmap data: KL(quiescent || active) for every pair of (task/variant) runs of the
+    same seed, plus the untrained-network and uniform baselines as extra quiescent rows.
+
+    Each run's own KL (the diagonal) and its baselines are the ``kl``, ``kl_untrained`` and
+    ``kl_uniform`` of the metrics stage, read from ``table`` (not computed again); only the pairs
+    across runs are computed here, with ``settings`` and a seed derived from the pair.
+
+    Args:
+        runs: dicts with ``task`` and ``variant`` (names), ``seed``, ``quiescent`` (B, T, 2) replay
+            positions after burn-in and ``active`` (P, T', 2) active-run positions.
+        table: long metrics table (task, variant, seed, metric, value).
+        settings: the metrics settings (KL draws and KDE points).
 
     Returns:
-        dict of metric name -> float, and ``occupancy`` -> (R,) array.
+        A long table with columns quiescent, active, seed, kl (nats).
     """
-    burn = min(cfg["burn_in"], position.shape[1] - 1)
-    settled = position[:, burn:]
-    labels = task.region_of(settled)
-    occ = occupancy(labels, len(task.region_names))
-    if task.circular:  # distances along the ring: unwrap the headings, embed on the circle for W
-        position, true_paths = np.unwrap(position, axis=1), np.unwrap(true_paths, axis=1)
-        ring = lambda a: np.concatenate([np.cos(a), np.sin(a)], -1)  # noqa: E731
-        w = wasserstein(ring(settled), ring(true_paths), cfg["w_samples"], seed)
-    else:
-        w = wasserstein(settled, true_paths, cfg["w_samples"], seed)
-    replay_speed = speed(position, cfg["speed_lag"])
-    out = {
-        "wasserstein": w,
-        "speed": replay_speed,
-        "step_length": step_length(position),
-        "path_length": path_length(position),
-        "compression": replay_speed / speed(true_paths, cfg["speed_lag"]),
-        "off_track": off_track(settled, task),
-        "occupancy_entropy": entropy(occ),
-        "region_switches": float(region_switches(labels, cfg["min_dwell"]).mean()),
-        "occupancy": occ,
-    }
-    if len(task.goals):
-        times, reached = reach_time(position, start, task.goals, task.goal_radius, task.goal_min_start_distance)
-        out["reach_time"], out["reach_fraction"] = float(times.mean()), float(reached.mean())
-    return out
+    import pandas as pd
 
+    from .config import derive_seed
 
-METRIC_INFO = {
-    # name: (units, long_name)
-    "wasserstein": ("length", "W1 distance, replay (after burn-in) vs true positions"),
-    "reach_time": ("step", "mean first step reaching a goal (censored at the replay length)"),
-    "reach_fraction": ("1", "fraction of replay trajectories that reached a goal"),
-    "speed": ("length/step", "mean displacement over the speed lag, per step"),
-    "step_length": ("length", "mean one-step distance"),
-    "path_length": ("length", "mean total distance per replay trajectory"),
-    "compression": ("1", "replay speed / speed on the real paths"),
-    "off_track": ("1", "fraction of replay positions off the task's support"),
-    "occupancy_entropy": ("nat", "entropy of the region occupancy"),
-    "region_switches": ("1", "region changes per trajectory (stays >= min_dwell steps)"),
-    "final_loss": ("1", "training MSE, mean of the last 50 steps"),
-    "variance": ("length^2", "trace of each replay trajectory's position covariance after burn-in, mean"),
-    "mean_radius": ("length", "mean distance of replay positions from the arena's centre"),
-    "kl": ("nat", "KL(quiescent || active) between Gaussian KDEs of decoded positions"),
-    "kl_untrained": ("nat", "KL(untrained-network quiescent || active), baseline"),
-    "kl_uniform": ("nat", "KL(uniform on the arena || active), baseline"),
-    "angular_drift": ("length/step", "mean signed angular velocity of replay (counter-clockwise > 0)"),
-    "angular_drift_untrained": ("length/step", "mean signed angular velocity of untrained-network replay"),
-    "circular_variance": ("1", "1 - mean resultant length of replay headings after burn-in, mean"),
-}
+    own = table.set_index(["task", "variant", "seed", "metric"])["value"]
+    rows = []
+    for act in runs:
+        name = f"{act['task']}/{act['variant']}"
+        for q in runs:
+            if q["seed"] != act["seed"]:
+                continue
+            q_name = f"{q['task']}/{q['variant']}"
+            if q is act:
+                kl = float(own[(act["task"], act["variant"], act["seed"], "kl")])
+            else:
+                kl = kde_kl(q["quiescent"], act["active"], n=settings.kl_samples, max_points=settings.kde_points,
+                            seed=derive_seed("kl_matrix", q_name, name, act["seed"]))
+            rows.append(dict(quiescent=q_name, active=name, seed=act["seed"], kl=kl))
+        for baseline in ("untrained", "uniform"):
+            key = (act["task"], act["variant"], act["seed"], f"kl_{baseline}")
+            if key in own.index:
+                rows.append(dict(quiescent=baseline, active=name, seed=act["seed"], kl=float(own[key])))
+    return pd.DataFrame(rows)

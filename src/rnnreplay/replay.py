@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import dataclasses
+from pathlib import Path
+
 import numpy as np
 import torch
 import xarray as xr
 
 from . import progress
 from .config import derive_seed
+from .io import load_model_file, provenance, read_dataset, write_dataset
+from .jobs import Mechanisms, ReplayJob, ReplaySettings
 from .model import CellParams, make_cell
 from .tasks import Task
 
@@ -24,7 +29,7 @@ def run_active(
     model: torch.nn.Module,
     task: Task,
     paths: np.ndarray,
-    mechanisms: dict,
+    mechanisms: Mechanisms,
     seed_parts: tuple,
     device: torch.device = torch.device("cpu"),
 ) -> np.ndarray:
@@ -34,7 +39,7 @@ def run_active(
         model: the model carrying its training knobs.
         task: the task (inputs, start codes, decoding).
         paths: (P, T+1, D) real paths (the held-out test split).
-        mechanisms: ``adaptation_in``/``momentum_in`` as in training ("both" = acts).
+        mechanisms: the mechanisms that act in training (they act here too).
         seed_parts: (task, seed) from which the noise seed derives.
         device: where to run.
 
@@ -46,8 +51,7 @@ def run_active(
     model = model.to(device)
     with torch.inference_mode():
         readout = model(torch.from_numpy(batch.inputs).to(device), torch.from_numpy(batch.start_code).to(device),
-                        adaptation=mechanisms["adaptation_in"] == "both",
-                        momentum=mechanisms["momentum_in"] == "both", generator=gen)
+                        adaptation=mechanisms.adaptation, momentum=mechanisms.momentum, generator=gen)
     return task.decode(readout.cpu().numpy())
 
 
@@ -55,7 +59,7 @@ def sample_replay(
     model: torch.nn.Module,
     task: Task,
     start_positions: np.ndarray,
-    replay_cfg: dict,
+    settings: ReplaySettings,
     seed_parts: tuple,
     device: torch.device = torch.device("cpu"),
     log=None,
@@ -66,7 +70,7 @@ def sample_replay(
         model: trained model carrying the replay knobs.
         task: the task (encoding of starts, decoding of readouts).
         start_positions: (S, D) start positions; trajectory i starts from row i mod S.
-        replay_cfg: ``trajectories``, ``steps``, ``noise_multiplier`` (sqrt 2 doubles the noise
+        settings: ``trajectories``, ``steps``, ``noise_multiplier`` (sqrt 2 doubles the noise
             variance [KR24]) and ``hidden_every`` (store every k-th hidden state; 0 = none).
         seed_parts: (task, seed) from which the noise seed derives (shared by all variants).
         device: where to run.
@@ -78,19 +82,19 @@ def sample_replay(
         ``hidden`` (B, T // k, N) at every k-th step (None when k = 0), ``hidden_steps``
         (T // k,) and ``start`` (B, D).
     """
-    n, steps = replay_cfg["trajectories"], replay_cfg["steps"]
+    n, steps = settings.trajectories, settings.steps
     start = np.asarray(start_positions)[np.arange(n) % len(start_positions)]
     start_code = torch.from_numpy(task.encode(start)).to(device)
     gen = torch.Generator(device=device).manual_seed(derive_seed(*seed_parts, "replay") % 2**63)
     model = model.to(device)
     with torch.inference_mode():
         readout, hidden = model(
-            None, start_code, steps=steps, noise_multiplier=replay_cfg["noise_multiplier"], generator=gen,
+            None, start_code, steps=steps, noise_multiplier=settings.noise_multiplier, generator=gen,
             return_hidden=True,
             progress=lambda n: progress.steps(n, "replay", log),
         )
     readout = readout.cpu().numpy()
-    every = int(replay_cfg.get("hidden_every", 0))
+    every = int(settings.hidden_every)
     hidden_steps = np.arange(every, steps + 1, every) if every > 0 else np.arange(0)
     return {
         "position": task.decode(readout),
@@ -99,6 +103,41 @@ def sample_replay(
         "hidden_steps": hidden_steps,
         "start": start.astype(np.float32),
     }
+
+
+def replay(job: ReplayJob, state_dict: dict, test_paths: np.ndarray, device: torch.device = torch.device("cpu"),
+           log=None) -> xr.Dataset:
+    """The replay stage: ``job``'s trained weights ``state_dict`` run without input from the starts
+    of the held-out ``test_paths`` (P, T+1, D), decoded every step, as a dataset (see
+    :func:`replay_dataset`). With ``job.baselines``, also KR24's KL baselines: the network driven by
+    the test paths with its training knobs (active) and the untrained network's replay."""
+    task = job.task.build()
+    seed_parts = job.model.seed_parts
+    result = sample_replay(load_for_replay(state_dict, task, job.cell), task, test_paths[:, 0], job.settings,
+                           seed_parts, device=device, log=log)
+    active = untrained = None
+    if job.baselines:
+        from .train import initial_model
+
+        active = run_active(load_for_replay(state_dict, task, job.model.cell), task, test_paths,
+                            job.model.mechanisms, seed_parts, device=device)
+        init = initial_model(job.model, task).state_dict()
+        untrained = sample_replay(load_for_replay(init, task, job.cell), task, test_paths[:, 0],
+                                  dataclasses.replace(job.settings, hidden_every=0), seed_parts,
+                                  device=device)["position"]
+    attrs = provenance(f"replay {job.task.name}/{job.variant}", job, job.seed)
+    return replay_dataset(result, task, attrs, active, untrained)
+
+
+def replay_file(job: ReplayJob, model: str | Path, test_paths: str | Path, out: str | Path,
+                device: torch.device = torch.device("cpu"), log=None) -> str:
+    """The replay stage: :func:`replay` of the model file ``model`` from the test paths in
+    ``test_paths``, written to ``out``. Returns a line for the log."""
+    state, _ = load_model_file(model)
+    paths = read_dataset(test_paths, required=("position",))["position"].values
+    ds = replay(job, state, paths, device=device, log=log)
+    write_dataset(ds, out)
+    return f"{job.task.name}/{job.variant} seed {job.seed}: {ds.sizes['trajectory']} x {ds.sizes['step']} steps -> {out}"
 
 
 def replay_dataset(result: dict, task: Task, attrs: dict, active: np.ndarray | None = None,

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as _dt
 import html
+import json
 import importlib.metadata
 import platform
 import sys
@@ -55,16 +56,28 @@ def _versions() -> dict[str, str]:
     return versions
 
 
-def provenance_page(config: dict, metrics_files: list[str]) -> str:
-    """What made these results: code version and commit (as recorded in each metrics file, so a
-    run mixing commits shows it), package versions, machine, and the resolved config."""
+def provenance_page(metrics_files: list[str]) -> str:
+    """What made these results: code version and commit and the run's resolved config, as recorded
+    in each metrics file (so a run mixing commits or configs shows it), package versions, machine."""
     sources: dict[str, int] = {}
+    configs: dict[str, int] = {}
     for path in metrics_files:
-        source = read_dataset(path).attrs.get("source", "unknown")
-        sources[source] = sources.get(source, 0) + 1
+        attrs = read_dataset(path).attrs
+        sources[attrs.get("source", "unknown")] = sources.get(attrs.get("source", "unknown"), 0) + 1
+        config = attrs.get("config_json")
+        if config:
+            configs[config] = configs.get(config, 0) + 1
     rows = "".join(f"<tr><td>{html.escape(s)}</td><td>{n}</td></tr>" for s, n in sorted(sources.items()))
     mixed = ("<p><b>Warning: the results come from more than one code version.</b></p>"
              if len(sources) > 1 else "")
+    if configs:
+        newest = max(configs, key=configs.get)
+        config_html = (f"<pre>{html.escape(yaml.safe_dump(json.loads(newest), sort_keys=False))}</pre>"
+                       + (f"<p><b>The metrics files record {len(configs)} different configs</b> (a later config "
+                          "changed settings that did not rerun every file); shown: the one most files record "
+                          f"({configs[newest]} of {len(metrics_files)}).</p>" if len(configs) > 1 else ""))
+    else:
+        config_html = "<p>(no metrics file records the run's config: they were not made by the workflow)</p>"
     versions = "".join(f"<tr><td>{html.escape(k)}</td><td>{html.escape(v)}</td></tr>" for k, v in _versions().items())
     now = _dt.datetime.now(_dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
     body = (
@@ -73,9 +86,21 @@ def provenance_page(config: dict, metrics_files: list[str]) -> str:
         f"<h3>Code that produced the results</h3>{mixed}<table><tr><th>source (metrics files)</th>"
         f"<th>files</th></tr>{rows}</table>"
         f"<h3>Packages</h3><table><tr><th>package</th><th>version</th></tr>{versions}</table>"
-        f"<h3>Configuration (resolved, with schema defaults)</h3>"
-        f"<pre>{html.escape(yaml.safe_dump(config, sort_keys=False))}</pre>"
-        "<p>Every NetCDF output also carries its own job's spec (<code>config_json</code>), seed, "
-        "<code>source</code> and <code>history</code> attributes.</p>"
+        f"<h3>Configuration (resolved, with schema defaults)</h3>{config_html}"
+        "<p>Every NetCDF output also carries its own job description (<code>job_json</code>: what "
+        "determined it), the run's config (<code>config_json</code>), seed, <code>source</code> and "
+        "<code>history</code> attributes.</p>"
     )
     return _page("Provenance", body)
+
+
+def write_pages(summary_md: str, metrics_files: list[str], out_summary: str, out_provenance: str) -> str:
+    """The report stage: the summary table (from ``summary_md``) and the provenance page (from the
+    metrics files) as HTML. Returns a line for the log."""
+    from pathlib import Path
+
+    from .io import write_text
+
+    write_text(out_summary, summary_page(Path(summary_md).read_text()))
+    write_text(out_provenance, provenance_page(metrics_files))
+    return f"summary and provenance of {len(metrics_files)} metrics files -> {out_summary}, {out_provenance}"

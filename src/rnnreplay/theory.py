@@ -21,6 +21,8 @@ Everything is one-dimensional and in discrete time unless said otherwise; times 
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 import pandas as pd
 from scipy import integrate, stats
@@ -185,14 +187,55 @@ def mfpt_sweep(frictions, v: float = 1.0, eps: float = 0.02, threshold: float = 
     return pd.DataFrame(rows)
 
 
-# --- The checks the workflow reports (claim C1 and the sampler's properties) ----------------
+# --- The workflow's theory stage: one set of simulations, checked and drawn -------------------
 
-def run_checks(seed: int = 0, n: int = 4000) -> pd.DataFrame:
-    """Simulate each oracle and compare with its closed form.
+@dataclass
+class Simulations:
+    """The oracles simulated once (:func:`simulate`); the checks (:func:`checks_table`) and the
+    theory figure (:func:`rnnreplay.figures.theory`) both read these, so the figure shows exactly
+    what the checks test. Times are in steps throughout.
+
+    Attributes:
+        brownian: (n, 201) noisy observations of Brownian paths (:data:`BROWNIAN`).
+        ou: (n, 201) OU paths, one step = one time unit (:data:`OU`).
+        langevin: (eps, friction) -> (n // 4, steps) positions of the momentum sampler of N(0, 1).
+        mfpt: the first-passage sweep (:func:`mfpt_sweep`) over :data:`MFPT_FRICTIONS`.
+    """
+
+    brownian: np.ndarray
+    ou: np.ndarray
+    langevin: dict
+    mfpt: pd.DataFrame
+
+
+BROWNIAN = dict(s0=0.5, q=0.01, rho=0.04)  # increments of variance q per step, observation noise rho
+# per step: theta t = 1 at 20 steps; the process ds = -s dt + 0.5 dW in time units of 20 steps
+OU = dict(s0=1.0, theta=0.05, sigma_s=0.5 / np.sqrt(20))
+LANGEVIN_EPS, LANGEVIN_FRICTIONS, LANGEVIN_STEPS, LANGEVIN_BURN = (0.5, 0.05), (1.0, 0.7, 0.5, 0.3, 0.2, 0.1), 3000, 1000
+MFPT = dict(v=1.0, eps=0.02, threshold=1.5)
+MFPT_FRICTIONS = (1.0, 0.7, 0.5, 0.35, 0.25, 0.15, 0.1, 0.07, 0.05, 0.03, 0.02)
+
+
+def simulate(seed: int = 0, n: int = 4000) -> Simulations:
+    """Run every simulation of the theory stage: ``n`` chains each (``n // 4`` for the long
+    Langevin chains, ``n // 2`` per friction for first passages), seeds derived from ``seed``."""
+    b, o = BROWNIAN, OU
+    langevin = {(eps, lam): simulate_langevin(1.0, eps, lam, LANGEVIN_STEPS, n // 4, seed + 2 + 10 * i + j)
+                for i, eps in enumerate(LANGEVIN_EPS) for j, lam in enumerate(LANGEVIN_FRICTIONS)}
+    return Simulations(
+        brownian=simulate_brownian_observed(b["s0"], b["q"], b["rho"], 200, n, seed),
+        ou=simulate_ou(o["s0"], o["theta"], o["sigma_s"], 1.0, 200, n, seed + 1),
+        langevin=langevin,
+        mfpt=mfpt_sweep(MFPT_FRICTIONS, n=n // 2, seed=seed + 100, **MFPT),
+    )
+
+
+def checks_table(sim: Simulations) -> pd.DataFrame:
+    """Each simulated quantity against its closed form.
 
     Returns:
         One row per check: check, simulated, closed_form, rel_error, tolerance, passed. The
-        tolerances are fixed here (several Monte Carlo standard errors at the given n, plus the
+        tolerances are fixed here (several Monte Carlo standard errors at the default n, plus the
         known discretisation bias where there is one).
     """
     rows = []
@@ -203,30 +246,45 @@ def run_checks(seed: int = 0, n: int = 4000) -> pd.DataFrame:
                          rel_error=float(rel), tolerance=tol, passed=bool(rel <= tol)))
 
     # Brownian: variance q t + rho at two times; the score's leak decays (time-varying score).
-    q, rho, steps = 0.01, 0.04, 100
-    r = simulate_brownian_observed(0.5, q, rho, steps, n, seed)
+    b, r = BROWNIAN, sim.brownian
     for t in (10, 100):
-        add(f"brownian_variance_t{t}", r[:, t].var(ddof=1), brownian_variance(t, q, rho), 0.08)
+        add(f"brownian_variance_t{t}", r[:, t].var(ddof=1), brownian_variance(t, b["q"], b["rho"]), 0.08)
     leak_early, leak_late = 1 / r[:, 10].var(ddof=1), 1 / r[:, 100].var(ddof=1)
-    add("brownian_leak_ratio_t10_t100", leak_early / leak_late, brownian_variance(100, q, rho) / brownian_variance(10, q, rho), 0.12)
-    # OU: mean and variance at t = 1 and the late-time leak 2 theta / sigma^2.
-    theta, sigma_s, dt = 1.0, 0.5, 0.05
-    s = simulate_ou(1.0, theta, sigma_s, dt, 200, n, seed + 1)
-    add("ou_mean_t1", s[:, 20].mean(), ou_mean(1.0, 1.0, theta), 0.05)
-    add("ou_variance_t1", s[:, 20].var(ddof=1), ou_variance(1.0, theta, sigma_s), 0.08)
-    add("ou_late_leak_t10", 1 / s[:, 200].var(ddof=1), ou_stationary_leak(theta, sigma_s), 0.08)
-    # Langevin stationary variances (time average over the second half of long chains).
-    v, eps = 1.0, 0.5
+    add("brownian_leak_ratio_t10_t100", leak_early / leak_late,
+        brownian_variance(100, b["q"], b["rho"]) / brownian_variance(10, b["q"], b["rho"]), 0.12)
+    # OU: mean and variance at theta t = 1 and the late-time leak 2 theta / sigma^2 (theta t = 10).
+    o, s = OU, sim.ou
+    add("ou_mean_t20", s[:, 20].mean(), ou_mean(20, o["s0"], o["theta"]), 0.05)
+    add("ou_variance_t20", s[:, 20].var(ddof=1), ou_variance(20, o["theta"], o["sigma_s"]), 0.08)
+    add("ou_late_leak_t200", 1 / s[:, 200].var(ddof=1), ou_stationary_leak(o["theta"], o["sigma_s"]), 0.08)
+    # Langevin stationary variances (time average over the chains after the burn-in).
     for lam in (1.0, 0.3):
-        x = simulate_langevin(v, eps, lam, 2000, n // 4, seed + 2)
-        add(f"langevin_variance_eps{eps}_lambda{lam}", x[:, 1000:].var(), underdamped_stationary_variance(v, eps, lam), 0.03)
+        x = sim.langevin[(0.5, lam)][:, LANGEVIN_BURN:]
+        add(f"langevin_variance_eps0.5_lambda{lam}", x.var(), underdamped_stationary_variance(1.0, 0.5, lam), 0.03)
     # MFPT: overdamped closed form, then the fall with friction and the turnover.
-    sweep = mfpt_sweep([1.0, 0.5, 0.25, 0.02], n=n // 2, seed=seed + 3)
-    m = dict(zip(sweep["friction"], sweep["mfpt"]))
-    add("mfpt_overdamped", m[1.0], overdamped_mfpt_steps(1.0, 0.02, 1.5), 0.12)
+    m = dict(zip(sim.mfpt["friction"], sim.mfpt["mfpt"]))
+    add("mfpt_overdamped", m[1.0], overdamped_mfpt_steps(MFPT["v"], MFPT["eps"], MFPT["threshold"]), 0.12)
     falls = m[1.0] > m[0.5] > m[0.25]
     rows.append(dict(check="mfpt_falls_with_friction_1_0.5_0.25", simulated=m[0.25] / m[1.0], closed_form=np.nan,
                      rel_error=np.nan, tolerance=np.nan, passed=bool(falls)))
     rows.append(dict(check="mfpt_turnover_at_0.02", simulated=m[0.02] / m[0.25], closed_form=np.nan,
                      rel_error=np.nan, tolerance=np.nan, passed=bool(m[0.02] > m[0.25])))
     return pd.DataFrame(rows)
+
+
+def run_checks(seed: int = 0, n: int = 4000) -> pd.DataFrame:
+    """The checks of a fresh :func:`simulate` (see :func:`checks_table`)."""
+    return checks_table(simulate(seed, n))
+
+
+def write_theory(out_png: str, checks_csv: str, seed: int = 0, n: int = 4000) -> str:
+    """The theory stage: simulate once, write the checks as CSV and draw the same simulations as
+    the theory figure. Returns a line for the log."""
+    from . import figures
+    from .io import write_text
+
+    sim = simulate(seed, n)
+    checks = checks_table(sim)
+    write_text(checks_csv, checks.to_csv(index=False))
+    figures.theory(sim, out_png)
+    return f"{int(checks['passed'].sum())}/{len(checks)} checks pass -> {checks_csv}, {out_png}"

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import math
 import sys
 import time
 from pathlib import Path
@@ -15,7 +14,8 @@ import xarray as xr
 from tqdm.auto import tqdm
 
 from .config import derive_seed
-from .io import load_checkpoint, save_checkpoint
+from .io import load_checkpoint, provenance, read_dataset, save_checkpoint, save_model, write_dataset
+from .jobs import TrainJob, to_json
 from .model import CellParams, make_cell
 from .tasks import Task
 
@@ -45,75 +45,64 @@ def build_model(task: Task, params: CellParams, seed: int) -> torch.nn.Module:
     return make_cell(n_in=task.input_dim, n_out=task.code_dim, params=params)
 
 
-# train keys that do not change the result: a checkpoint stays valid when only these differ
-_NOT_IDENTITY = ("log_every", "checkpoint_every")
+def initial_model(job: TrainJob, task: Task | None = None) -> torch.nn.Module:
+    """The network ``job`` starts training from (its seed-derived initial weights): also KR24's
+    untrained baseline, replayed beside the trained network."""
+    task = task or job.task.build()
+    return build_model(task, job.cell, derive_seed(*job.seed_parts, "init"))
 
 
-def checkpoint_key(train_positions: np.ndarray, params: CellParams, mechanisms: dict, train_cfg: dict,
-                   seed_parts: tuple, device: torch.device, identity=None) -> str:
-    """A digest of everything that determines a training run's result (the data pool's bytes, the
-    cell, mechanisms, train settings, seeds, device type and the caller's ``identity``), so a
-    checkpoint is resumed only by the run that wrote it."""
-    blob = json.dumps(
-        [params.to_dict(), mechanisms, {k: v for k, v in train_cfg.items() if k not in _NOT_IDENTITY},
-         list(map(str, seed_parts)), device.type, identity],
-        sort_keys=True, default=str,
-    ).encode()
-    h = hashlib.sha256(blob)
+def checkpoint_key(job: TrainJob, train_positions: np.ndarray, device: torch.device) -> str:
+    """A digest of everything that determines a training run's result (the job, the data pool's
+    bytes and the device type), so a checkpoint is resumed only by the run that wrote it."""
+    h = hashlib.sha256(json.dumps([to_json(job), device.type]).encode())
     h.update(np.ascontiguousarray(train_positions).tobytes())
     return h.hexdigest()
 
 
 def train(
-    task: Task,
+    job: TrainJob,
     train_positions: np.ndarray,
-    params: CellParams,
-    mechanisms: dict,
-    train_cfg: dict,
-    seed_parts: tuple,
     device: torch.device = torch.device("cpu"),
     log=print,
     checkpoint: str | Path | None = None,
-    identity=None,
+    log_every: int = 100,
+    checkpoint_every: int = 0,
 ) -> tuple[torch.nn.Module, xr.Dataset]:
     """Train a model on batches drawn from a pool of paths.
 
     Args:
-        task: the task (its encoding makes the targets).
+        job: what to train: the task, the cell's knobs during training, the mechanisms acting in
+            training, the settings (``steps``, ``batch``, ``lr``, ``masking`` k, ``grad_clip``)
+            and the seed; the init, batch, mask and noise seeds derive from ``job.seed_parts``
+            (task, seed), deliberately not the variant, so variants at one seed are paired.
         train_positions: (P, T+1, D) pool of training paths.
-        params: the cell's knobs during training.
-        mechanisms: ``adaptation_in``/``momentum_in`` ("both" = active in training).
-        train_cfg: ``steps``, ``batch``, ``lr``, ``masking`` (k), ``grad_clip`` (None = off),
-            ``log_every``, ``checkpoint_every`` (steps between checkpoints; 0 = none).
-        seed_parts: (task, seed) from which the init, batch, mask and noise seeds derive; the
-            variant is deliberately not part of it, so variants at one seed are paired.
         device: where to train.
         log: called with a plain progress line every ``log_every`` steps.
         checkpoint: file for periodic checkpoints (None = none). Every ``checkpoint_every``
-            steps it is rewritten atomically with the model and Adam state, the numpy state of the
-            batch/mask stream, the torch noise generator's state, the losses so far and the step
-            count. If it exists when training starts and its key (:func:`checkpoint_key` of these
-            arguments and ``identity``) matches, training resumes from it; the resumed run's
-            weights and losses equal an uninterrupted run's. The caller deletes it once the final
-            outputs are written.
-        identity: extra JSON-able data that must match for a checkpoint to be resumed (the CLI
-            passes the task spec).
+            steps (0 = never) it is rewritten atomically with the model and Adam state, the numpy
+            state of the batch/mask stream, the torch noise generator's state, the losses so far
+            and the step count. If it exists when training starts and its key
+            (:func:`checkpoint_key`) matches, training resumes from it; the resumed run's weights
+            and losses equal an uninterrupted run's. The caller deletes it once the final outputs
+            are written.
+        log_every, checkpoint_every: intervals in steps; neither changes the result.
 
     Returns:
         The trained model (on CPU) and a Dataset of the loss per step (dim ``step``).
     """
-    model = build_model(task, params, derive_seed(*seed_parts, "init")).to(device)
+    task = job.task.build()
+    settings = job.settings
+    seed_parts = job.seed_parts
+    model = initial_model(job, task).to(device)
     rng = np.random.default_rng(derive_seed(*seed_parts, "batches"))
     noise_gen = torch.Generator(device=device).manual_seed(derive_seed(*seed_parts, "noise") % 2**63)
-    optimiser = torch.optim.Adam(model.parameters(), lr=train_cfg["lr"])
-    steps, batch_size = train_cfg["steps"], train_cfg["batch"]
-    clip = train_cfg.get("grad_clip")
-    adaptation = mechanisms["adaptation_in"] == "both"
-    momentum = mechanisms["momentum_in"] == "both"
+    optimiser = torch.optim.Adam(model.parameters(), lr=settings.lr)
+    steps, batch_size, clip = settings.steps, settings.batch, settings.grad_clip
     losses = np.empty(steps, dtype=np.float32)
-    log_every = max(1, int(train_cfg.get("log_every", 100)))
-    every = int(train_cfg.get("checkpoint_every", 0) or 0) if checkpoint else 0
-    key = checkpoint_key(train_positions, params, mechanisms, train_cfg, seed_parts, device, identity)
+    log_every = max(1, int(log_every))
+    every = int(checkpoint_every or 0) if checkpoint else 0
+    key = checkpoint_key(job, train_positions, device)
     first = 0
     saved = load_checkpoint(checkpoint) if checkpoint else None
     if saved is not None and saved.get("key") == key and 0 < saved["step"] < steps:
@@ -131,10 +120,11 @@ def train(
     start = time.perf_counter()
     for step in bar:
         batch = task.batch_from_positions(train_positions[rng.integers(0, len(train_positions), batch_size)])
-        inputs = torch.from_numpy(mask_inputs(batch.inputs, train_cfg.get("masking", 0), rng)).to(device)
+        inputs = torch.from_numpy(mask_inputs(batch.inputs, settings.masking, rng)).to(device)
         targets = torch.from_numpy(batch.targets).to(device)
         start_code = torch.from_numpy(batch.start_code).to(device)
-        outputs = model(inputs, start_code, adaptation=adaptation, momentum=momentum, generator=noise_gen)
+        outputs = model(inputs, start_code, adaptation=job.mechanisms.adaptation, momentum=job.mechanisms.momentum,
+                        generator=noise_gen)
         loss = torch.nn.functional.mse_loss(outputs, targets)
         if not torch.isfinite(loss):
             raise FloatingPointError(f"training loss became {loss.item()} at step {step + 1} of {steps}; "
@@ -165,7 +155,21 @@ def train(
     return model.cpu(), loss_ds
 
 
-def final_loss(loss_ds: xr.Dataset, window: int = 50) -> float:
-    """Mean loss over the last ``window`` steps."""
-    values = loss_ds["loss"].values
-    return float(np.mean(values[-min(window, len(values)):])) if len(values) else math.nan
+def train_file(job: TrainJob, train_paths: str | Path, out_model: str | Path, out_loss: str | Path,
+               device: torch.device = torch.device("cpu"), log=print, checkpoint: str | Path | None = None,
+               log_every: int = 100, checkpoint_every: int = 0) -> str:
+    """The train stage: :func:`train` on the pool in ``train_paths``; writes the model file and the
+    loss curve, then deletes the checkpoint (the outputs are complete: a rerun starts afresh).
+    Returns a line for the log."""
+    from .metrics import final_loss
+
+    pool = read_dataset(train_paths, required=("position",))["position"].values
+    log(f"train {job.task.name}/{job.variant} seed {job.seed}: device {device}, torch threads {torch.get_num_threads()}")
+    model, loss = train(job, pool, device=device, log=log, checkpoint=checkpoint, log_every=log_every,
+                        checkpoint_every=checkpoint_every)
+    loss.attrs = provenance(f"training loss {job.task.name}/{job.variant}", job, job.seed)
+    write_dataset(loss, out_loss)
+    save_model(out_model, model, job)
+    if checkpoint:
+        Path(checkpoint).unlink(missing_ok=True)
+    return f"{job.task.name}/{job.variant} seed {job.seed}: final loss {final_loss(loss['loss'].values):.5g}"

@@ -10,7 +10,6 @@ No GEMM here; the GEMM rate is still recorded so that runs on loaded machines ca
 
 from __future__ import annotations
 
-import json
 import os
 import resource
 import statistics
@@ -25,12 +24,12 @@ import numpy as np
 import xarray as xr
 
 from rnnreplay import metrics as m
-from rnnreplay.config import job_spec, load_yaml
+from rnnreplay.config import load_yaml, metrics_job, to_json
 from rnnreplay.io import provenance, read_dataset, write_dataset
 from rnnreplay.replay import replay_dataset
 from rnnreplay.tasks import TMaze, Triangle
 
-CFG = dict(burn_in=100, speed_lag=10, w_samples=1000, min_dwell=5)  # config.yaml's metrics
+CFG = metrics_job(load_yaml(common.ROOT / "config.yaml"), "tmaze", "leak", 0).settings  # config.yaml's metrics
 
 
 def replay_like(task, n, steps, rng):
@@ -40,8 +39,8 @@ def replay_like(task, n, steps, rng):
 
 def cli_job(task, result, true_paths, folder: Path) -> tuple[float, float]:
     """Wall and CPU seconds of one ``python -m rnnreplay metrics`` process (imports included)."""
-    spec = job_spec(load_yaml(common.ROOT / "config.yaml"), task.name, "leak", 0)
-    attrs = provenance("bench", spec, 0)
+    job = metrics_job(load_yaml(common.ROOT / "config.yaml"), task.name, "leak", 0)
+    attrs = provenance("bench", job, 0)
     write_dataset(replay_dataset(result, task, attrs), folder / "replay.nc")
     space = {"units": "1", "long_name": "position"}
     write_dataset(xr.Dataset({"position": (("trajectory", "step", "space"), true_paths, space)}, attrs=attrs),
@@ -49,7 +48,7 @@ def cli_job(task, result, true_paths, folder: Path) -> tuple[float, float]:
     loss = {"units": "1", "long_name": "loss"}
     write_dataset(xr.Dataset({"loss": ("step", np.linspace(1, 0.1, 600), loss)}, attrs=attrs), folder / "loss.nc")
     env = dict(os.environ, PYTHONPATH=str(common.SRC))
-    cmd = [sys.executable, "-m", "rnnreplay", "metrics", "--spec", json.dumps(spec), "--replay", str(folder / "replay.nc"),
+    cmd = [sys.executable, "-m", "rnnreplay", "metrics", "--job", to_json(job), "--replay", str(folder / "replay.nc"),
            "--test-paths", str(folder / "test.nc"), "--loss", str(folder / "loss.nc"), "--out", str(folder / "m.nc")]
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     t0 = time.perf_counter()
@@ -71,16 +70,17 @@ def main():
         true_paths = task.sample_positions(200, 150, rng)
         result = {"position": position, "readout": position, "hidden": None, "hidden_steps": np.arange(0),
                   "start": start.astype(np.float32)}
-        settled = position[:, CFG["burn_in"]:]
+        settled = position[:, CFG.burn_in:]
         labels = task.region_of(settled)
         parts = {
             "read_file": None,
-            "replay_metrics (all)": lambda: m.replay_metrics(task, position, start, true_paths, CFG, seed=1),
-            "wasserstein": lambda: m.wasserstein(settled, true_paths, CFG["w_samples"], 1),
+            "compute_metrics (all)": lambda: m.compute_metrics(m.ReplayRun(task, position, start, true_paths, CFG,
+                                                                           seed=1, loss=np.ones(600))),
+            "wasserstein": lambda: m.wasserstein(settled, true_paths, CFG.w_samples, 1),
             "reach_time": lambda: m.reach_time(position, start, task.goals, task.goal_radius,
                                                task.goal_min_start_distance),
             "region_of": lambda: task.region_of(settled),
-            "region_switches": lambda: m.region_switches(labels, CFG["min_dwell"]),
+            "region_switches": lambda: m.region_switches(labels, CFG.min_dwell),
             "off_track": lambda: m.off_track(settled, task),
             "speed+step+path": lambda: (m.speed(position, 10), m.step_length(position), m.path_length(position)),
         }

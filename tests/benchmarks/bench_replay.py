@@ -22,6 +22,7 @@ import torch
 
 from rnnreplay.io import write_dataset
 from rnnreplay.model import CellParams, NoisyRNN
+from rnnreplay.jobs import ReplaySettings
 from rnnreplay.replay import replay_dataset, sample_replay
 from rnnreplay.tasks import Task
 
@@ -66,7 +67,7 @@ def main():
     starts = np.random.default_rng(1).uniform(-1, 1, (batch, 2)).astype(np.float32)
     start_code = torch.from_numpy(task.encode(starts))
     flops = replay_flops(batch, steps, hidden, cells)
-    cfg = dict(trajectories=batch, steps=steps, noise_multiplier=2**0.5, hidden_every=args.hidden_every)
+    cfg = ReplaySettings(trajectories=batch, steps=steps, noise_multiplier=2**0.5, hidden_every=args.hidden_every)
     rows = []
     for name, knobs in VARIANTS.items():
         torch.manual_seed(0)

@@ -19,9 +19,8 @@ rule claims:
     conda:
         CONDA_ENV
     params:
-        cli=CLI,
-        spec=json.dumps(config.get("claims", {}), sort_keys=True),
+        claims=json.dumps(config.get("claims", {}), sort_keys=True),
         theory=lambda w, input: f"--theory-checks {input.theory}" if CLAIMS_NEED_THEORY else "",
     shell:
-        "{params.cli} claims --spec {params.spec:q} --metrics {input.metrics} {params.theory} "
+        "python -m rnnreplay claims --claims {params.claims:q} --metrics {input.metrics} {params.theory} "
         "--out-csv {output.csv} --out-md {output.md} 2> {log}"

@@ -1,4 +1,4 @@
-# Helpers only: spec resolution, target lists, resources. No science here.
+# Helpers only: job resolution, target lists, resources. No science here.
 import json
 import math
 import re
@@ -21,9 +21,15 @@ VARIANTS = list(config["variants"])
 SEEDS = [int(s) for s in config["seeds"]]
 TRAINED = rc.trained_variants(config)
 THREADS = int(config.get("threads_per_job", 1))
-# The CLI of the package in src/, so a rule runs this checkout's code in any environment.
-CLI = f"PYTHONPATH={SRC}${{PYTHONPATH:+:$PYTHONPATH}} python -m rnnreplay"
 CONDA_ENV = "../../envs/rnnreplay.yaml"
+
+# What a job needs to know but that changes no output goes through the environment, never through
+# params (Snakemake reruns a job whose params change): the path of this checkout's package, so that
+# `python -m rnnreplay` runs this checkout's code in any environment (moving or copying a finished
+# run reruns nothing), and the run's resolved config, which every output records as provenance and
+# from which the CLI takes train.log_every, train.checkpoint_every and device. Local jobs inherit
+# this process's environment; a cluster job's Snakemake parses this file again and sets them too.
+rc.export_to_jobs(SRC, config)
 
 TASK_VARIANTS = {t: rc.task_variants(config, t) for t in TASKS}
 TASK_TRAINED = {t: rc.task_trained_variants(config, t) for t in TASKS}
@@ -44,14 +50,22 @@ wildcard_constraints:
     seed=r"\d+",
 
 
-def task_spec(wildcards):
-    """The synthesize stage's spec for one task, as JSON."""
-    return json.dumps(rc.task_spec(config, wildcards.task), sort_keys=True)
+# Each rule's params hold its job description (rnnreplay.jobs) as JSON: exactly what changes its output.
+def synthesis_job(split):
+    """The synthesize job of ``split`` (train: per seed; test: shared), as JSON."""
+    return lambda w: rc.to_json(rc.synthesis_job(config, w.task, split, int(w.seed) if split == "train" else None))
 
 
-def job_spec(wildcards):
-    """The resolved spec of one (task, variant, seed) job, as JSON."""
-    return json.dumps(rc.job_spec(config, wildcards.task, wildcards.variant, int(wildcards.seed)), sort_keys=True)
+def train_job(wildcards):
+    return rc.to_json(rc.train_job(config, wildcards.task, wildcards.variant, int(wildcards.seed)))
+
+
+def replay_job(wildcards):
+    return rc.to_json(rc.replay_job(config, wildcards.task, wildcards.variant, int(wildcards.seed)))
+
+
+def metrics_job(wildcards):
+    return rc.to_json(rc.metrics_job(config, wildcards.task, wildcards.variant, int(wildcards.seed)))
 
 
 def model_of(wildcards):
@@ -78,7 +92,7 @@ def _sizes(wildcards):
     source = rc.trained_variant(config, wildcards.variant)
     hidden = rc.cell_knobs(config, wildcards.task, source)["hidden"]
     train = rc.train_settings(config, wildcards.task, source)
-    return hidden, train["batch"], config["data"]["steps"], train["steps"]
+    return hidden, train.batch, rc.data_sizes(config, wildcards.task)["steps"], train.steps
 
 
 def _rate():

@@ -11,11 +11,9 @@ rule synthesize_train:
     conda:
         CONDA_ENV
     params:
-        spec=task_spec,
-        cli=CLI,
+        job=synthesis_job("train"),
     shell:
-        "{params.cli} synthesize --spec {params.spec:q} --split train --seed {wildcards.seed} "
-        "--out {output} 2> {log}"
+        "python -m rnnreplay synthesize --job {params.job:q} --out {output} 2> {log}"
 
 
 rule synthesize_test:
@@ -28,7 +26,6 @@ rule synthesize_test:
     conda:
         CONDA_ENV
     params:
-        spec=task_spec,
-        cli=CLI,
+        job=synthesis_job("test"),
     shell:
-        "{params.cli} synthesize --spec {params.spec:q} --split test --out {output} 2> {log}"
+        "python -m rnnreplay synthesize --job {params.job:q} --out {output} 2> {log}"

@@ -13,10 +13,8 @@ rule figure_examples:
         "results/benchmarks/figures/examples_{task}.tsv"
     conda:
         CONDA_ENV
-    params:
-        cli=CLI,
     shell:
-        "{params.cli} figure examples --inputs {input} --out {output.png} 2> {log}"
+        "python -m rnnreplay figure examples --inputs {input} --out {output.png} 2> {log}"
 
 
 rule figure_metrics:
@@ -31,10 +29,8 @@ rule figure_metrics:
         "results/benchmarks/figures/metrics_{task}.tsv"
     conda:
         CONDA_ENV
-    params:
-        cli=CLI,
     shell:
-        "{params.cli} figure metrics --inputs {input} --task {wildcards.task} --out {output.png} 2> {log}"
+        "python -m rnnreplay figure metrics --inputs {input} --task {wildcards.task} --out {output.png} 2> {log}"
 
 
 rule figure_momentum_sweep:
@@ -50,10 +46,9 @@ rule figure_momentum_sweep:
     conda:
         CONDA_ENV
     params:
-        cli=CLI,
         friction=json.dumps(config.get("figures", {}).get("momentum_sweep", {})),
     shell:
-        "{params.cli} figure sweep --inputs {input} --friction {params.friction:q} --out {output.png} 2> {log}"
+        "python -m rnnreplay figure sweep --inputs {input} --friction {params.friction:q} --out {output.png} 2> {log}"
 
 
 rule figure_loss_curves:
@@ -68,15 +63,14 @@ rule figure_loss_curves:
         "results/benchmarks/figures/loss_curves.tsv"
     conda:
         CONDA_ENV
-    params:
-        cli=CLI,
     shell:
-        "{params.cli} figure loss --inputs {input} --out {output.png} 2> {log}"
+        "python -m rnnreplay figure loss --inputs {input} --out {output.png} 2> {log}"
 
 
 rule figure_kr24_kl:
     input:
-        per_task("results/replay/{task}/{variant}/seed{seed}.nc", tasks=KR24_TASKS),
+        replay=per_task("results/replay/{task}/{variant}/seed{seed}.nc", tasks=KR24_TASKS),
+        table="results/tables/metrics.csv",
     output:
         png=report("results/figures/kr24_kl.png", caption="../report/kr24_kl.rst", category="KR24"),
         pdf="results/figures/kr24_kl.pdf",
@@ -87,9 +81,10 @@ rule figure_kr24_kl:
     conda:
         CONDA_ENV
     params:
-        cli=CLI,
+        settings=json.dumps(config["metrics"], sort_keys=True),
     shell:
-        "{params.cli} figure kl --inputs {input} --out {output.png} 2> {log}"
+        "python -m rnnreplay figure kl --inputs {input.replay} --metrics-table {input.table} --settings {params.settings:q} "
+        "--out {output.png} 2> {log}"
 
 
 rule figure_kr24_densities:
@@ -105,9 +100,9 @@ rule figure_kr24_densities:
     conda:
         CONDA_ENV
     params:
-        cli=CLI,
+        settings=json.dumps({"burn_in": config["metrics"]["burn_in"]}),
     shell:
-        "{params.cli} figure densities --inputs {input} --out {output.png} 2> {log}"
+        "python -m rnnreplay figure densities --inputs {input} --settings {params.settings:q} --out {output.png} 2> {log}"
 
 
 rule figure_kr24_summary:
@@ -123,10 +118,9 @@ rule figure_kr24_summary:
     conda:
         CONDA_ENV
     params:
-        cli=CLI,
         tasks=" ".join(KR24_TASKS + HD_TASKS),
     shell:
-        "{params.cli} figure kr24 --inputs {input} --tasks {params.tasks} --out {output.png} 2> {log}"
+        "python -m rnnreplay figure kr24 --inputs {input} --tasks {params.tasks} --out {output.png} 2> {log}"
 
 
 rule figure_hd_ring:
@@ -141,10 +135,8 @@ rule figure_hd_ring:
         "results/benchmarks/figures/hd_ring.tsv"
     conda:
         CONDA_ENV
-    params:
-        cli=CLI,
     shell:
-        "{params.cli} figure ring --inputs {input} --out {output.png} 2> {log}"
+        "python -m rnnreplay figure ring --inputs {input} --out {output.png} 2> {log}"
 
 
 rule figure_rat_code:
@@ -164,7 +156,5 @@ rule figure_rat_code:
         "results/benchmarks/figures/rat_code.tsv"
     conda:
         CONDA_ENV
-    params:
-        cli=CLI,
     shell:
-        "{params.cli} figure code --inputs {input.replay} --test-paths {input.test} --out {output.png} 2> {log}"
+        "python -m rnnreplay figure code --inputs {input.replay} --test-paths {input.test} --out {output.png} 2> {log}"

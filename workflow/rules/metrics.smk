@@ -15,10 +15,9 @@ rule metrics:
     conda:
         CONDA_ENV
     params:
-        spec=job_spec,
-        cli=CLI,
+        job=metrics_job,
     shell:
-        "{params.cli} metrics --spec {params.spec:q} --replay {input.replay} --test-paths {input.test} "
+        "python -m rnnreplay metrics --job {params.job:q} --replay {input.replay} --test-paths {input.test} "
         "--loss {input.loss} --out {output} 2> {log}"
 
 
@@ -35,8 +34,6 @@ rule summarise:
         "results/benchmarks/summarise.tsv"
     conda:
         CONDA_ENV
-    params:
-        cli=CLI,
     shell:
-        "{params.cli} summarise --inputs {input} --table {output.table} --summary {output.summary} "
+        "python -m rnnreplay summarise --inputs {input} --table {output.table} --summary {output.summary} "
         "--markdown {output.markdown} 2> {log}"

@@ -18,8 +18,7 @@ rule replay:
         mem_mb=2000,
         runtime=replay_runtime,
     params:
-        spec=job_spec,
-        cli=CLI,
+        job=replay_job,
     shell:
-        "{params.cli} replay --spec {params.spec:q} --model {input.model} --test-paths {input.test} "
+        "python -m rnnreplay replay --job {params.job:q} --model {input.model} --test-paths {input.test} "
         "--out {output} --threads {threads} 2> {log}"

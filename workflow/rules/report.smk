@@ -14,9 +14,6 @@ rule report_pages:
         "results/benchmarks/report_pages.tsv"
     conda:
         CONDA_ENV
-    params:
-        cli=CLI,
-        config=json.dumps(config),
     shell:
-        "{params.cli} report --summary {input.summary} --metrics {input.metrics} --config {params.config:q} "
+        "python -m rnnreplay report --summary {input.summary} --metrics {input.metrics} "
         "--out-summary {output.summary} --out-provenance {output.provenance} 2> {log}"

@@ -13,7 +13,6 @@ rule theory:
     conda:
         CONDA_ENV
     params:
-        cli=CLI,
         seed=config.get("theory", {}).get("seed", 0),
     shell:
-        "{params.cli} theory --seed {params.seed} --out {output.png} --checks {output.checks} 2> {log}"
+        "python -m rnnreplay theory --seed {params.seed} --out {output.png} --checks {output.checks} 2> {log}"

@@ -19,10 +19,9 @@ rule train:
         runtime=train_runtime,
         gpu=1 if config.get("device") == "cuda" else 0,
     params:
-        spec=job_spec,
-        cli=CLI,
+        job=train_job,
         # Outside the declared outputs: Snakemake deletes those before it reruns a job.
         checkpoint="results/checkpoints/{task}/{variant}/seed{seed}.ckpt",
     shell:
-        "{params.cli} train --spec {params.spec:q} --train-paths {input.paths} "
+        "python -m rnnreplay train --job {params.job:q} --train-paths {input.paths} "
         "--out-model {output.model} --out-loss {output.loss} --threads {threads} --checkpoint {params.checkpoint} 2> {log}"

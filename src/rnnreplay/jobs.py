@@ -1,0 +1,197 @@
+"""Typed descriptions of the workflow's jobs: each holds exactly what changes its stage's output.
+
+A rule passes its job to the CLI as JSON, and Snakemake records that JSON as the rule's params, so
+a job reruns when (and only when) something it depends on changes: a metrics setting reruns the
+metrics, not the training; a log interval, a thread count or the checkout's path reruns nothing.
+:mod:`rnnreplay.config` resolves config.yaml into these objects; every output file stores its job
+(``job_json``) beside the run's whole resolved config (``config_json``, see :func:`rnnreplay.io.provenance`).
+
+Seeds of the random streams derive from ``(task name, seed)`` (:attr:`TrainJob.seed_parts`), never
+from the variant: every variant at one seed shares initial weights, batches, masks and noise.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import asdict, dataclass, field, fields
+
+from .params import CellParams
+
+CONFIG_ENV = "RNNREPLAY_CONFIG"  # the run's resolved config as JSON, set by the workflow (common.smk)
+
+
+def run_config() -> dict:
+    """The resolved config of the workflow run this job belongs to (from the environment), or {}
+    when the CLI runs by hand. Outputs record it as provenance; the CLI takes from it the settings
+    that change no output (log and checkpoint intervals, device)."""
+    import os
+
+    text = os.environ.get(CONFIG_ENV)
+    return json.loads(text) if text else {}
+
+
+def pick_fields(cls, mapping: dict | None) -> dict:
+    """The entries of ``mapping`` that are fields of dataclass ``cls`` (others belong elsewhere)."""
+    names = {f.name for f in fields(cls)}
+    return {k: v for k, v in (mapping or {}).items() if k in names}
+
+
+@dataclass(frozen=True)
+class TaskSetup:
+    """A task as the config names it: ``name`` (the config key, e.g. ``tmaze``), ``kind`` (the
+    generator, see :data:`rnnreplay.tasks.TASKS`) and the generator's keyword ``params``."""
+
+    name: str
+    kind: str
+    params: dict = field(default_factory=dict)
+
+    def build(self):
+        """The :class:`rnnreplay.tasks.Task` object."""
+        from .tasks import make_task
+
+        return make_task(self.kind, **self.params)
+
+
+@dataclass(frozen=True)
+class SynthesisJob:
+    """Drawing one split of a task's paths: ``trajectories`` paths of ``steps`` steps; ``seed`` is
+    the experiment seed of a training pool, None for the shared held-out test split."""
+
+    task: TaskSetup
+    split: str  # "train" | "test"
+    trajectories: int
+    steps: int
+    seed: int | None = None
+
+
+@dataclass(frozen=True)
+class Mechanisms:
+    """Which mechanisms act while the network is trained (and in its active run); a mechanism
+    that does not act in training acts in replay only (config ``adaptation_in``/``momentum_in``)."""
+
+    adaptation: bool = True
+    momentum: bool = True
+
+
+@dataclass(frozen=True)
+class TrainSettings:
+    """Settings that change a trained model (log and checkpoint intervals do not: they are CLI flags)."""
+
+    steps: int = 600  # Adam steps
+    batch: int = 64  # paths per batch, drawn from the training pool
+    lr: float = 1e-3  # Adam learning rate
+    masking: float = 0.0  # difficulty k: each input withheld with probability k / 10 [reconstruction]
+    grad_clip: float | None = 10.0  # max gradient norm; None = off
+
+
+@dataclass(frozen=True)
+class ReplaySettings:
+    """Quiescence: zero input, noise std x ``noise_multiplier`` (sqrt 2 doubles the variance [KR24])."""
+
+    trajectories: int = 100  # replay trajectories, started from held-out paths' starts
+    steps: int = 1000  # replay steps per trajectory
+    noise_multiplier: float = math.sqrt(2)  # factor on the hidden noise std
+    hidden_every: int = 10  # store every k-th hidden state (and readout); 0 = none
+
+
+@dataclass(frozen=True)
+class MetricsSettings:
+    """Settings of the metrics stage (SCIENCE.md section 5)."""
+
+    burn_in: int = 100  # replay steps dropped for distributional metrics
+    speed_lag: int = 10  # lag L of the speed metric (steps)
+    w_samples: int = 1000  # points per cloud for the exact W1 distance
+    min_dwell: int = 5  # region stays shorter than this (steps) do not count as switches
+    kl_samples: int = 2500  # Monte-Carlo draws per KL estimate [KR24 code]
+    kde_points: int = 5000  # points each Gaussian KDE is fitted to (fixed-seed subsample)
+
+
+@dataclass(frozen=True)
+class TrainJob:
+    """Training one model: the trained ``variant`` of ``task`` at ``seed``, with the knobs ``cell``
+    it is trained with and the ``mechanisms`` that act in training."""
+
+    task: TaskSetup
+    variant: str
+    seed: int
+    cell: CellParams
+    mechanisms: Mechanisms
+    settings: TrainSettings
+
+    @property
+    def seed_parts(self) -> tuple:
+        """(task name, seed): what the init, batch, mask, noise, replay and metrics seeds derive from."""
+        return (self.task.name, self.seed)
+
+
+@dataclass(frozen=True)
+class ReplayJob:
+    """Replay of ``variant``: the trained ``model`` (its own training, or its ``model_from``
+    variant's) run with the replay knobs ``cell``. With ``baselines``, the file also stores the
+    untrained network's replay (KR24's KL baseline)."""
+
+    model: TrainJob
+    variant: str
+    cell: CellParams
+    settings: ReplaySettings
+    baselines: bool = False
+
+    @property
+    def task(self) -> TaskSetup:
+        return self.model.task
+
+    @property
+    def seed(self) -> int:
+        return self.model.seed
+
+
+@dataclass(frozen=True)
+class MetricsJob:
+    """The metrics of one replay file; ``trained_variant`` names the model the replay came from."""
+
+    task: TaskSetup
+    variant: str
+    trained_variant: str
+    seed: int
+    settings: MetricsSettings
+
+
+JOB_TYPES = {cls.__name__: cls for cls in (SynthesisJob, TrainJob, ReplayJob, MetricsJob)}
+
+
+def to_json(job) -> str:
+    """A job as canonical JSON (sorted keys), with its type under ``"job"``."""
+    return json.dumps({"job": type(job).__name__, **asdict(job)}, sort_keys=True)
+
+
+def from_json(text: str, expected: type | None = None):
+    """The job encoded by :func:`to_json`. ``expected``: the job type the caller needs (a
+    ValueError names what was found instead)."""
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise ValueError(f"not valid JSON: {exc}") from exc
+    kind = data.pop("job", None) if isinstance(data, dict) else None
+    if kind not in JOB_TYPES:
+        raise ValueError(f"not a job description (job type {kind!r}; known: {sorted(JOB_TYPES)})")
+    if expected is not None and JOB_TYPES[kind] is not expected:
+        raise ValueError(f"a {kind} was given where a {expected.__name__} is needed")
+    return _build(JOB_TYPES[kind], data)
+
+
+def _build(cls, data: dict):
+    """Rebuild dataclass ``cls`` (and its nested job parts) from plain data."""
+    nested = {"task": TaskSetup, "cell": CellParams, "mechanisms": Mechanisms, "model": TrainJob}
+    settings = {TrainJob: TrainSettings, ReplayJob: ReplaySettings, MetricsJob: MetricsSettings}
+    values = {}
+    for f in fields(cls):
+        if f.name not in data:
+            continue
+        value = data[f.name]
+        part = settings.get(cls) if f.name == "settings" else nested.get(f.name)
+        values[f.name] = _build(part, value) if part is not None and isinstance(value, dict) else value
+    try:
+        return cls(**values)
+    except TypeError as exc:
+        raise ValueError(f"{cls.__name__}: {exc}") from exc
