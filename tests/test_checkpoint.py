@@ -1,5 +1,6 @@
 """Resumable training: a run killed (SIGKILL) after a checkpoint resumes and ends with exactly the
-weights and loss curve of an uninterrupted run (CPU, same seed, one thread: bitwise equal)."""
+weights and loss curve of an uninterrupted run (CPU, same seed, one thread: bitwise equal), with
+a constant learning rate and with a warmup + cosine schedule and a curriculum."""
 
 from __future__ import annotations
 
@@ -24,12 +25,17 @@ ROOT = Path(__file__).resolve().parents[1]
 STEPS, EVERY = 300, 10  # long enough that a kill right after the first checkpoint lands mid-run
 
 
-@pytest.fixture(scope="module")
-def job(tmp_path_factory):
-    """A job file and a training pool for one small (tmaze, leak_adapt_mom, seed 0) training run."""
-    work = tmp_path_factory.mktemp("ckpt")
+SCHEDULES = {"constant": {}, "cosine": {"lr_schedule": "cosine", "lr_final_ratio": 0.05, "lr_warmup": 15,
+                                        "curriculum": [[40, 8]]}}
+
+
+@pytest.fixture(scope="module", params=sorted(SCHEDULES))
+def job(tmp_path_factory, request):
+    """A job file and a training pool for one small (tmaze, leak_adapt_mom, seed 0) training run,
+    with a constant learning rate, or a warmup + cosine schedule and a curriculum."""
+    work = tmp_path_factory.mktemp(f"ckpt_{request.param}")
     cfg = load_yaml(ROOT / "tests" / "configs" / "tiny.yaml")
-    cfg["train"].update(steps=STEPS)
+    cfg["train"].update(steps=STEPS, **SCHEDULES[request.param])
     (work / "job.json").write_text(to_json(train_job(cfg, "tmaze", "leak_adapt_mom", 0)))
     write_dataset(synthesize(synthesis_job(cfg, "tmaze", "train", 0)), work / "paths.nc")
     return work
@@ -95,3 +101,44 @@ def test_checkpoint_of_another_run_is_ignored(job):
     assert "ignoring checkpoint" in log and "resuming" not in log
     assert outputs(job, "other")[1].shape == (2 * EVERY + 1,)
     assert not (job / "ckpt" / "other.ckpt").exists()
+
+
+def test_learning_rate_schedule_and_curriculum():
+    from rnnreplay.jobs import TrainSettings
+    from rnnreplay.train import learning_rate, sequence_length
+
+    constant = TrainSettings(steps=101, lr=0.01)
+    assert [learning_rate(constant, s) for s in (0, 50, 100)] == [0.01] * 3
+    cosine = TrainSettings(steps=101, lr=0.01, lr_schedule="cosine", lr_final_ratio=0.1, lr_warmup=10)
+    assert learning_rate(cosine, 0) == pytest.approx(0.001) and learning_rate(cosine, 9) == pytest.approx(0.01)
+    assert learning_rate(cosine, 10) == pytest.approx(0.01) and learning_rate(cosine, 100) == pytest.approx(0.001)
+    assert learning_rate(cosine, 55) == pytest.approx(0.0055)  # half-way: the mean of the two ends
+    rates = [learning_rate(cosine, s) for s in range(10, 101)]
+    assert all(a >= b for a, b in zip(rates, rates[1:]))
+    with pytest.raises(ValueError):
+        learning_rate(TrainSettings(lr_schedule="linear"), 0)
+    staged = TrainSettings(curriculum=[[3, 40], [2, 80]])
+    assert [sequence_length(staged, s, 150) for s in range(7)] == [40, 40, 40, 80, 80, 150, 150]
+
+
+def test_default_schedule_keys_change_nothing(train_job):
+    """The defaults written out (constant, no warmup, no curriculum) train bitwise like the settings
+    without them; a cosine schedule or a curriculum gives other weights."""
+    import dataclasses
+
+    from rnnreplay.train import train
+
+    torch.set_num_threads(1)
+    pool = train_job.task.build().sample_positions(32, 20, np.random.default_rng(0))
+    base = dataclasses.replace(train_job, settings=dataclasses.replace(train_job.settings, steps=12, lr=0.003))
+    variants = [base.settings,
+                dataclasses.replace(base.settings, lr_schedule="constant", lr_warmup=0, lr_final_ratio=0.5),
+                dataclasses.replace(base.settings, lr_schedule="cosine", lr_final_ratio=0.01),
+                dataclasses.replace(base.settings, curriculum=[[6, 5]])]
+    runs = [train(dataclasses.replace(base, settings=s), pool, log=lambda m: None) for s in variants]
+    (m0, l0), (m1, l1) = runs[:2]
+    for name, value in m0.state_dict().items():
+        assert torch.equal(value, m1.state_dict()[name]), name
+    np.testing.assert_array_equal(l0["loss"].values, l1["loss"].values)
+    for model, _ in runs[2:]:
+        assert not torch.equal(m0.state_dict()["recurrent.weight"], model.state_dict()["recurrent.weight"])

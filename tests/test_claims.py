@@ -148,8 +148,8 @@ def test_paired_across_metrics_and_tasks():
 def gated(effects: dict[str, np.ndarray], base: np.ndarray, ratios: dict[str, list[float]], gate=0.5):
     """The synthetic table plus each variant's learning-gate metric per seed, and claims with a gate."""
     t = table(effects, base)
-    rows = [dict(task="tmaze", variant=v, seed=s, metric="pi_error_ratio", value=r)
-            for v, per_seed in ratios.items() for s, r in enumerate(per_seed)]
+    rows = [dict(task="tmaze", variant=v, seed=s, metric=m, value=r + 0.01 * (m == "pi_ratio_last"))
+            for v, per_seed in ratios.items() for s, r in enumerate(per_seed) for m in ("pi_ratio", "pi_ratio_last")]
     c = claims("faster", "decrease")
     c["decision"] = dict(DECISION, learned_max_error_ratio=gate)
     return pd.concat([t, pd.DataFrame(rows)], ignore_index=True), c
@@ -190,3 +190,25 @@ def test_combine_with_invalid_parts():
     assert st.combine(["not reproduced", "invalid"], "all") == "not reproduced"
     assert st.combine(["reproduced", "invalid"], "any") == "reproduced"
     assert st.combine(["not reproduced", "invalid"], "any") == "invalid"
+
+
+def test_gate_needs_every_gate_metric_below_the_threshold():
+    """Learned = the mean error ratio and the last-step ratio both at most the threshold: a network
+    that tracks on average but has lost track by the end does not pass."""
+    base = np.full(5, 500.0)
+    t, c = gated({"faster": np.full(5, -100.0)}, base, {"faster": [0.2] * 5, "B": [0.2] * 5})
+    t.loc[(t["variant"] == "faster") & (t["metric"] == "pi_ratio_last") & (t["seed"] < 3), "value"] = 0.8
+    r = st.evaluate_claims(t, c).iloc[0]
+    assert r["learned"] == "2/5 vs 5/5" and r["verdict"] == "invalid"
+
+
+def test_learning_table_counts_learned_and_plateaued_seeds():
+    base = np.full(5, 500.0)
+    t, c = gated({"faster": np.full(5, -100.0)}, base, {"faster": [0.2, 0.3, 0.9, 0.8, 0.95], "B": [0.2] * 5})
+    plateau = [dict(task="tmaze", variant="B", seed=s, metric=m, value=v) for s in range(5)
+               for m, v in (("loss_plateaued", float(s < 2)), ("loss_fall", 0.1))]
+    learning = st.learning_table(pd.concat([t, pd.DataFrame(plateau)]), c["decision"]).set_index("variant")
+    assert learning.loc["faster", "learned"] == 2 and learning.loc["B", "learned"] == 5
+    assert learning.loc["B", "plateaued"] == 2 and learning.loc["B", "loss_fall"] == pytest.approx(0.1)
+    md = st.learning_markdown(learning.reset_index(), c["decision"])
+    assert "| tmaze | faster | 2/5 |" in md

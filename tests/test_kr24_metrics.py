@@ -74,7 +74,10 @@ def test_kr24_metrics_per_task(rng):
     pos = rng.uniform(-1.1, 1.1, (5, 100, 2))
     active = rng.uniform(-1.1, 1.1, (5, 100, 2))
     out = m.compute_metrics(m.ReplayRun(box, pos, pos[:, 0], active, cfg, active=active))
-    assert set(out) & kr24 == {"variance", "mean_radius", "kl", "kl_uniform"}
+    assert set(out) & kr24 == {"variance", "mean_radius"}  # the KL metrics: on tasks with baselines
+    untrained = rng.uniform(-1.1, 1.1, (5, 100, 2))
+    out = m.compute_metrics(m.ReplayRun(box, pos, pos[:, 0], active, cfg, active=active, untrained=untrained))
+    assert set(out) & kr24 == {"variance", "mean_radius", "kl", "kl_untrained", "kl_uniform"}
     # uniform replay vs uniform activity: both KLs are small (KDE edge effects only)
     assert out["kl"] < 0.3 and out["kl_uniform"] < 0.3
     # a variance of uniform on [-1.1, 1.1]^2: 2 * 2.2^2 / 12

@@ -131,7 +131,7 @@ def test_registry_declares_every_metric_once_with_units():
     assert {"wasserstein", "reach_time", "kl", "occupancy", "final_loss"} <= set(m.METRICS)
     for metric in m.METRICS.values():
         assert metric.units in m.UNIT_KINDS and metric.long_name
-    assert m.metric_names(table=True)[:2] == ["final_loss", "wasserstein"]
+    assert m.metric_names(table=True)[:4] == ["final_loss", "pi_ratio", "pi_ratio_last", "wasserstein"]
     assert set(m.metric_names(figure="kr24_summary")) >= {"variance", "kl", "angular_drift"}
     with pytest.raises(ValueError, match="twice"):
         m.metric("wasserstein", "1", "again")(lambda run: 0.0)
@@ -152,3 +152,17 @@ def test_a_new_metric_is_one_function_and_one_registration(rng, tmp_path):
         assert name in m.metric_names(table=True)
     finally:
         m.METRICS.pop(name, None)
+
+
+def test_path_integration_metrics_need_the_active_run(rng):
+    """The pi_* metrics come from the active run against the test paths: a perfect decoder has
+    error 0 and ratio 0; a run without an active run has none of them."""
+    task = TMaze()
+    paths = task.sample_positions(30, 40, rng)
+    settings = MetricsSettings(burn_in=5, w_samples=50)
+    perfect = m.compute_metrics(m.ReplayRun(task, paths[:, 1:], paths[:, 0], paths, settings, active=paths[:, 1:],
+                                            train_length=20))
+    assert perfect["pi_error"] == 0 and perfect["pi_ratio"] == 0 and perfect["pi_ratio_last"] == 0
+    assert perfect["pi_chance"] > 0.1
+    assert not any(k.startswith("pi_") for k in m.compute_metrics(m.ReplayRun(task, paths[:, 1:], paths[:, 0], paths,
+                                                                              settings)))

@@ -19,7 +19,8 @@ pytestmark = pytest.mark.workflow
 # and the report pages (and the `all` target).
 DOWNSTREAM = {"summarise", "figure_metrics", "figure_momentum_sweep", "figure_kr24_summary", "claims",
               "report_pages", "all"}
-REPLAY_FIGURES = {"figure_examples", "figure_kr24_kl", "figure_kr24_densities", "figure_hd_ring", "figure_rat_code"}
+REPLAY_FIGURES = {"figure_examples", "figure_kr24_kl", "figure_kr24_densities", "figure_hd_ring", "figure_rat_code",
+                  "figure_pi_error"}
 
 
 def set_key(cfg: dict, path: str, value) -> None:
@@ -70,10 +71,11 @@ EDITS = [  # (config key, new value, rule -> jobs that must rerun; nothing else 
     # leak_adapt_mom is trained on tmaze and triangle; leak_replay_lv0.5 replays its model
     ("variants.leak_adapt_mom.adapt_strength", 0.4,
      {"train": 4, "replay": 8, "metrics": 8, **dict.fromkeys(DOWNSTREAM, 1), "figure_metrics": 5, "figure_kr24_kl": 1,
-      "figure_examples": 2, "figure_loss_curves": 1}),
+      "figure_examples": 2, "figure_loss_curves": 1, "figure_pi_error": 1}),
     ("tasks.rat.params.n_cells", 12,
      {"synthesize_train": 2, "synthesize_test": 1, "train": 2, "replay": 2, "metrics": 2, **dict.fromkeys(DOWNSTREAM, 1),
-      "figure_metrics": 5, "figure_kr24_kl": 1, "figure_examples": 1, "figure_loss_curves": 1, "figure_rat_code": 1}),
+      "figure_metrics": 5, "figure_kr24_kl": 1, "figure_examples": 1, "figure_loss_curves": 1, "figure_rat_code": 1,
+      "figure_pi_error": 1}),
     ("claims.C2.statement", "another wording", {"claims": 1, "all": 1}),
 ]
 

@@ -55,7 +55,8 @@ def test_tiny_run_produces_every_output(tiny_run):
         for name in ("examples", "metrics"):
             assert (results / "figures" / f"{name}_{task}.png").stat().st_size > 1000
             assert (results / "figures" / f"{name}_{task}.pdf").exists()
-    for name in ("momentum_sweep", "loss_curves", "kr24_kl", "kr24_densities", "kr24_summary", "hd_ring", "rat_code"):
+    for name in ("momentum_sweep", "loss_curves", "pi_error", "kr24_kl", "kr24_densities", "kr24_summary", "hd_ring",
+                 "rat_code"):
         assert (results / "figures" / f"{name}.png").stat().st_size > 1000, name
     summary = (results / "tables" / "summary.md").read_text()
     assert "leak_replay_lv0.5" in summary and "wasserstein" in summary

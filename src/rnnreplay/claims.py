@@ -36,8 +36,8 @@ from scipy import stats
 
 REPRODUCED, NOT_REPRODUCED, INCONCLUSIVE, INVALID = "reproduced", "not reproduced", "inconclusive", "invalid"
 DECISION_DEFAULTS = dict(ci_level=0.95, alpha=0.05, n_resamples=9999, seed=0, min_seeds=3, margin=0.05,
-                         trend_margin=0.2, ci_method="percentile", learned_metric="pi_error_ratio",
-                         learned_max_error_ratio=None)
+                         trend_margin=0.2, ci_method="percentile",
+                         learned_metrics=("pi_ratio", "pi_ratio_last"), learned_max_error_ratio=None)
 
 
 def _by_seed(table: pd.DataFrame, task: str, variant: str, metric: str) -> pd.Series:
@@ -80,20 +80,21 @@ def trend_statistics(table: pd.DataFrame, task: str, metric: str, x: dict[str, f
 
 def learned_seeds(table: pd.DataFrame, task: str, variant: str, decision: dict) -> tuple[set, int]:
     """The learning gate of one (task, variant): the seeds whose network path-integrates, i.e.
-    whose ``learned_metric`` (the active-run decoding error over chance) is at most
-    ``learned_max_error_ratio``, and the number of seeds that have the metric at all. A replay-only
-    variant's files carry the gate metric of the model they replay, so it inherits its gate. With
-    no gate (``learned_max_error_ratio`` None) every seed of the variant counts as learned.
+    each of whose ``learned_metrics`` (the active-run decoding error over chance: over the whole
+    test path, and at its last step) is at most ``learned_max_error_ratio``, and the number of
+    seeds that have the metrics. A replay-only variant's files carry the gate metrics of the model
+    they replay, so it inherits its gate. With no gate (``learned_max_error_ratio`` None) every
+    seed of the variant counts as learned.
 
     Returns:
-        (set of learned seeds, number of seeds with the metric).
+        (set of learned seeds, number of seeds with the metrics).
     """
     gate = decision.get("learned_max_error_ratio")
     if gate is None:
         seeds = set(table.loc[(table["task"] == task) & (table["variant"] == variant), "seed"])
         return seeds, len(seeds)
-    ratio = _by_seed(table, task, variant, decision["learned_metric"]).dropna()
-    return set(ratio.index[ratio <= gate]), len(ratio)
+    ratios = pd.concat([_by_seed(table, task, variant, m) for m in decision["learned_metrics"]], axis=1).dropna()
+    return set(ratios.index[(ratios <= gate).all(axis=1)]), len(ratios)
 
 
 def paired_summary(d, direction: str, decision: dict | None = None) -> dict:
@@ -276,8 +277,9 @@ def _gate_text(dec: dict) -> str:
         return ("Learning gate: none (every seed's network counts as having learned the task; the config sets no "
                 "`claims.decision.learned_max_error_ratio`).")
     return (f"Learning gate (fixed in the config before the run): a seed enters a comparison only if the networks "
-            f"on every side path-integrate, i.e. their `{dec['learned_metric']}` (mean decoding error of the network "
-            f"driven by held-out paths, over chance) is at most {dec['learned_max_error_ratio']}; *learned* gives "
+            f"on every side path-integrate, i.e. their decoding error when driven by held-out paths, over chance "
+            f"({', '.join(f'`{m}`' for m in dec['learned_metrics'])}: over the whole path and at its last step), "
+            f"is at most {dec['learned_max_error_ratio']}; *learned* gives "
             f"the passing seeds per side. Fewer than {dec['min_seeds']} seeds passing on every side make a part "
             f"*invalid*: the networks did not learn, so the comparison says nothing about the mechanisms.")
 
@@ -312,6 +314,46 @@ def claims_markdown(result: pd.DataFrame, decision: dict | None = None) -> str:
     return "\n".join(lines) + "\n"
 
 
+def learning_table(table: pd.DataFrame, decision: dict | None = None) -> pd.DataFrame:
+    """Did the networks learn? Per (task, variant): seeds passing the learning gate, the mean
+    active-run error ratios, and the seeds whose loss plateaued (SCIENCE.md section 8).
+
+    Returns:
+        Columns task, variant, seeds, learned (seeds passing the gate; all seeds without a gate),
+        pi_ratio, pi_ratio_last (means over seeds), plateaued (seeds), loss_fall (mean relative fall
+        over the last fifth of training).
+    """
+    dec = {**DECISION_DEFAULTS, **(decision or {})}
+    rows = []
+    for (task, variant), g in table.groupby(["task", "variant"], sort=False):
+        by_metric = g.groupby("metric")["value"]
+        mean = lambda m: float(by_metric.get_group(m).mean()) if m in by_metric.groups else np.nan  # noqa: E731
+        plateaued = by_metric.get_group("loss_plateaued") if "loss_plateaued" in by_metric.groups else pd.Series()
+        learned, total = learned_seeds(table, task, variant, dec)
+        rows.append(dict(task=task, variant=variant, seeds=total, learned=len(learned), pi_ratio=mean("pi_ratio"),
+                         pi_ratio_last=mean("pi_ratio_last"), plateaued=int((plateaued > 0).sum()),
+                         loss_fall=mean("loss_fall")))
+    return pd.DataFrame(rows)
+
+
+def learning_markdown(learning: pd.DataFrame, decision: dict | None = None) -> str:
+    """:func:`learning_table` as a markdown section of the claims report."""
+    dec = {**DECISION_DEFAULTS, **(decision or {})}
+    gate = dec.get("learned_max_error_ratio")
+    lines = ["## Did the networks learn?", "",
+             f"Per task and variant: seeds whose network passes the learning gate "
+             f"({'error / chance <= ' + str(gate) + ' over the path and at its last step' if gate else 'no gate'}), "
+             "the mean error ratios of the network driven by held-out paths, and the seeds whose training loss "
+             "fell by less than 5% over the last fifth of training (plateaued), with the mean fall.", "",
+             "| task | variant | learned | error / chance (path) | error / chance (last step) | plateaued | loss fall |",
+             "|---|---|---|---|---|---|---|"]
+    fmt = lambda x: "" if pd.isna(x) else f"{x:.3g}"  # noqa: E731
+    for _, r in learning.iterrows():
+        lines.append(f"| {r['task']} | {r['variant']} | {r['learned']}/{r['seeds']} | {fmt(r['pi_ratio'])} "
+                     f"| {fmt(r['pi_ratio_last'])} | {r['plateaued']}/{r['seeds']} | {fmt(r['loss_fall'])} |")
+    return "\n".join(lines) + "\n"
+
+
 def claims_files(claims: dict, metrics: str, theory_checks: str | None, out_csv: str, out_md: str) -> str:
     """The claims stage: :func:`evaluate_claims` of the config's ``claims`` section on the long
     metrics table ``metrics`` (CSV) and the theory checks (CSV, or None), written as CSV and
@@ -319,8 +361,10 @@ def claims_files(claims: dict, metrics: str, theory_checks: str | None, out_csv:
     from .io import write_text
 
     checks = pd.read_csv(theory_checks) if theory_checks else None
-    result = evaluate_claims(pd.read_csv(metrics), claims, checks)
+    table = pd.read_csv(metrics)
+    result = evaluate_claims(table, claims, checks)
     write_text(out_csv, result.to_csv(index=False))
-    write_text(out_md, claims_markdown(result, claims.get("decision")))
+    learning = learning_markdown(learning_table(table, claims.get("decision")), claims.get("decision"))
+    write_text(out_md, claims_markdown(result, claims.get("decision")) + "\n" + learning)
     verdicts = result.drop_duplicates("claim").set_index("claim")["claim_verdict"]
     return ", ".join(f"{c} {v}" for c, v in verdicts.items()) + f" -> {out_csv}, {out_md}"

@@ -99,7 +99,8 @@ def cmd_summarise(args) -> str:
 def cmd_figure(args) -> str:
     from .figures import draw
 
-    options = {k: getattr(args, k) for k in ("task", "tasks", "metrics", "n_show", "test_paths", "metrics_table")}
+    options = {k: getattr(args, k) for k in ("task", "tasks", "metrics", "n_show", "test_paths", "metrics_table",
+                                             "gate")}
     options["friction"] = _json(args.friction, "--friction") if args.friction else None
     options["settings"] = _json(args.settings, "--settings") if args.settings else None
     return draw(args.kind, args.inputs, args.out, **options)
@@ -180,7 +181,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--friction", help="sweep: JSON map variant -> lambda_v")
     p.add_argument("--n-show", type=int, default=4)
     p.add_argument("--tasks", nargs="*", help="kr24: which tasks")
-    p.add_argument("--test-paths", help="code: the task's test paths (defines the place-cell PCA)")
+    p.add_argument("--test-paths", nargs="+", help="code: the task's test paths (defines the place-cell PCA); "
+                                                   "pi_error: each task's test paths")
+    p.add_argument("--gate", type=float, help="pi_error: the learning gate's threshold (error / chance)")
     p.add_argument("--metrics-table", help="kl: the long metrics table (each run's own KL and baselines)")
     p.add_argument("--settings", help="kl, densities: the metrics settings as JSON")
 

@@ -167,7 +167,8 @@ def replay_job(config: dict, task: str, variant: str, seed: int) -> ReplayJob:
 def metrics_job(config: dict, task: str, variant: str, seed: int) -> MetricsJob:
     """The metrics of ``variant``'s replay on ``task`` at ``seed``."""
     return MetricsJob(task=task_setup(config, task), variant=variant, trained_variant=trained_variant(config, variant),
-                      seed=int(seed), settings=MetricsSettings(**pick_fields(MetricsSettings, config["metrics"])))
+                      seed=int(seed), settings=MetricsSettings(**pick_fields(MetricsSettings, config["metrics"])),
+                      train_length=int(data_sizes(config, task)["steps"]))
 
 
 # ---------------------------------------------------------------------------------------------

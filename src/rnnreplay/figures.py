@@ -181,6 +181,48 @@ def loss_curves(curves: pd.DataFrame, path) -> None:
     save(fig, path)
 
 
+def pi_error(curves: pd.DataFrame, chance: dict[str, float], gate: float | None, units: dict[str, str],
+             path) -> None:
+    """Path integration of every trained model: decoding error of the network driven by held-out
+    paths (the active run) against step, one panel per task, one colour per variant, seeds as thin
+    lines and their mean thick; chance (always guessing the mean test position) dashed and the
+    learning gate (``gate`` x chance) dotted.
+
+    Args:
+        curves: columns task, variant, seed, step, error (the task's length unit; rad for headings).
+        chance: task -> chance level (same unit).
+        gate: the learning gate's threshold on error / chance (None: not drawn).
+        units: task -> length unit, for the axis labels.
+        path: output PNG.
+    """
+    tasks = list(dict.fromkeys(curves["task"]))
+    cols = min(4, len(tasks))
+    rows = -(-len(tasks) // cols)
+    fig, axes = plt.subplots(rows, cols, figsize=(4.2 * cols, 3.3 * rows), squeeze=False)
+    for ax in axes.flat[len(tasks):]:
+        ax.axis("off")
+    for ax, task in zip(axes.flat, tasks):
+        d = curves[curves["task"] == task]
+        for colour, (variant, v) in zip(sns.color_palette(n_colors=d["variant"].nunique()),
+                                        d.groupby("variant", sort=False)):
+            for _, seed in v.groupby("seed"):
+                ax.plot(seed["step"], seed["error"], color=colour, lw=0.5, alpha=0.5)
+            mean = v.groupby("step")["error"].mean()
+            ax.plot(mean.index, mean.values, color=colour, lw=1.8, label=variant)
+        ax.axhline(chance[task], color="0.3", ls="--", lw=1, label="chance")
+        if gate is not None:
+            ax.axhline(gate * chance[task], color="C3", ls=":", lw=1.2, label=f"gate ({gate:g} x chance)")
+        ax.set_ylim(0, 1.6 * chance[task])
+        ax.set_xlabel("step of the held-out path")
+        ax.set_ylabel(f"decoding error ({units[task]})")
+        ax.set_title(task)
+        ax.legend(fontsize=6)
+    fig.suptitle("Path integration: decoding error of each trained network driven by held-out paths "
+                 "(thin: seeds, thick: mean)")
+    fig.tight_layout()
+    save(fig, path)
+
+
 def theory(sim, path) -> None:
     """The theory oracles (SCIENCE.md section 7), three panels drawn from the simulations that the
     theory checks test (:func:`rnnreplay.theory.simulate`; times in steps).
@@ -456,7 +498,7 @@ def _code(inputs, out, n_show, test_paths, **_):
 
     runs, task = _read_runs(inputs, ("position", "readout"))
     replays = {job.variant: (ds["position"].values[:n_show], ds["readout"].values[:n_show]) for job, ds in runs}
-    true_code = task.encode(read_dataset(test_paths, required=("position",))["position"].values)
+    true_code = task.encode(read_dataset(test_paths[0], required=("position",))["position"].values)
     code_space(task, replays, true_code, out, n_show=min(n_show, 3))
 
 
@@ -473,7 +515,26 @@ def _loss(inputs, out, **_):
     loss_curves(pd.concat(frames, ignore_index=True), out)
 
 
-FIGURES = {"examples": _examples, "metrics": _metrics, "sweep": _sweep, "loss": _loss, "kl": _kl,
+def _pi_error(inputs, out, test_paths, gate=None, **_):
+    from .io import job_of, read_dataset
+    from .jobs import SynthesisJob
+    from .learning import chance_error, path_integration_error
+
+    tests = {}
+    for path in test_paths:
+        ds = read_dataset(path, required=("position",))
+        tests[job_of(ds, SynthesisJob, path).task.name] = ds["position"].values
+    frames, chance, units = [], {}, {}
+    for job, ds in _read_runs(inputs, ("active_position",))[0]:
+        task, true = job.task.build(), tests[job.task.name]
+        error = path_integration_error(task, ds["active_position"].values, true).mean(0)  # (T,)
+        frames.append(pd.DataFrame(dict(task=job.task.name, variant=job.model.variant, seed=job.seed,
+                                        step=np.arange(1, len(error) + 1), error=error)))
+        chance[job.task.name], units[job.task.name] = chance_error(task, true), task.length_unit
+    pi_error(pd.concat(frames, ignore_index=True), chance, gate, units, out)
+
+
+FIGURES = {"pi_error": _pi_error, "examples": _examples, "metrics": _metrics, "sweep": _sweep, "loss": _loss, "kl": _kl,
            "densities": _densities, "kr24": _kr24, "ring": _ring, "code": _code}
 
 

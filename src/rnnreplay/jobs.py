@@ -83,6 +83,11 @@ class TrainSettings:
     lr: float = 1e-3  # Adam learning rate
     masking: float = 0.0  # difficulty k: each input withheld with probability k / 10 [reconstruction]
     grad_clip: float | None = 10.0  # max gradient norm; None = off
+    lr_schedule: str = "constant"  # constant | cosine (from lr down to lr * lr_final_ratio at the last step)
+    lr_final_ratio: float = 0.1  # cosine: the last step's learning rate over lr
+    lr_warmup: int = 0  # steps over which the learning rate ramps linearly up to lr
+    curriculum: list = field(default_factory=list)  # [[steps, length], ...]: paths cut to their first
+    #   `length` steps for the next `steps` optimiser steps, stage after stage; then the full pool length
 
 
 @dataclass(frozen=True)
@@ -148,13 +153,16 @@ class ReplayJob:
 
 @dataclass(frozen=True)
 class MetricsJob:
-    """The metrics of one replay file; ``trained_variant`` names the model the replay came from."""
+    """The metrics of one replay file; ``trained_variant`` names the model the replay came from and
+    ``train_length`` its training sequence length (steps; the path-integration error is also
+    reported there)."""
 
     task: TaskSetup
     variant: str
     trained_variant: str
     seed: int
     settings: MetricsSettings
+    train_length: int | None = None
 
 
 JOB_TYPES = {cls.__name__: cls for cls in (SynthesisJob, TrainJob, ReplayJob, MetricsJob)}

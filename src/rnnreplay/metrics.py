@@ -306,6 +306,21 @@ class ReplayRun:
     active: np.ndarray | None = None
     untrained: np.ndarray | None = None
     loss: np.ndarray | None = None
+    train_length: int | None = None
+
+    @functools.cached_property
+    def path_integration(self) -> dict:
+        """:func:`rnnreplay.learning.summary` of the active run against the test paths."""
+        from .learning import summary
+
+        return summary(self.task, self.active, self.true_paths, self.train_length)
+
+    @functools.cached_property
+    def loss_plateau(self) -> tuple[bool, float]:
+        """:func:`rnnreplay.learning.loss_plateaued` of the training loss: (plateaued, fall)."""
+        from .learning import loss_plateaued
+
+        return loss_plateaued(self.loss)
 
     @functools.cached_property
     def burn(self) -> int:
@@ -433,7 +448,9 @@ def _planar(run):
 
 
 def _has_active_2d(run):
-    return run.active is not None and run.task.space_dim == 2 and not run.task.circular
+    """KR24's KL metrics: planar tasks whose replay files carry KR24's baselines (``baselines: true``
+    stores the untrained network's replay beside the active run, which every replay file has)."""
+    return run.active is not None and run.untrained is not None and run.task.space_dim == 2 and not run.task.circular
 
 
 def final_loss(loss: np.ndarray, window: int = 50) -> float:
@@ -445,6 +462,39 @@ def final_loss(loss: np.ndarray, window: int = 50) -> float:
         table=True)
 def _final_loss(run):
     return final_loss(run.loss)
+
+
+@metric("loss_fall", "1", "relative fall of the training loss over the last fifth of training (window means)",
+        applies=lambda run: run.loss is not None)
+def _loss_fall(run):
+    return run.loss_plateau[1]
+
+
+@metric("loss_plateaued", "1", "1 if the training loss fell by less than 5% over the last fifth, else 0",
+        applies=lambda run: run.loss is not None)
+def _loss_plateaued(run):
+    return float(run.loss_plateau[0])
+
+
+def _has_active(run):
+    return run.active is not None and run.active.shape[1] == run.true_paths.shape[1] - 1
+
+
+def _path_integration_metric(key: str, units: str, long_name: str, table: bool = False):
+    """Register ``key`` of :attr:`ReplayRun.path_integration` as a metric."""
+    metric(key, units, long_name, applies=_has_active, table=table)(lambda run: run.path_integration[key])
+
+
+for _key, _units, _long_name, _table in (
+    ("pi_error", "length", "mean decoding error of the network driven by the test paths (active run)", False),
+    ("pi_error_train_length", "length", "active-run decoding error after the training sequence length", False),
+    ("pi_error_last", "length", "active-run decoding error after the test paths' last step", False),
+    ("pi_chance", "length", "error of always guessing the mean test position (chance)", False),
+    ("pi_ratio", "1", "active-run mean decoding error / chance (the learning gate's metric)", True),
+    ("pi_ratio_train_length", "1", "active-run decoding error after the training length / chance", False),
+    ("pi_ratio_last", "1", "active-run decoding error after the last test step / chance", True),
+):
+    _path_integration_metric(_key, _units, _long_name, _table)
 
 
 @metric("wasserstein", "length", "W1 distance, replay (after burn-in) vs true positions", table=True,
@@ -524,7 +574,7 @@ def _kl(run):
 
 
 @metric("kl_untrained", "nat", "KL(untrained-network quiescent || active), baseline",
-        applies=lambda run: _has_active_2d(run) and run.untrained is not None, figures=("kr24_summary",),
+        applies=_has_active_2d, figures=("kr24_summary",),
         title="KL untrained baseline")
 def _kl_untrained(run):
     return run.kde_kl(run.untrained[:, run.burn:], run.active)
@@ -577,7 +627,7 @@ def metrics_file(job: MetricsJob, replay: str | Path, test_paths: str | Path, lo
                     true_paths=read_dataset(test_paths, required=("position",))["position"].values,
                     settings=job.settings, seed=derive_seed(job.task.name, job.seed, "metrics"),
                     active=optional["active_position"], untrained=optional["untrained_position"],
-                    loss=read_dataset(loss, required=("loss",))["loss"].values)
+                    loss=read_dataset(loss, required=("loss",))["loss"].values, train_length=job.train_length)
     values = compute_metrics(run)
     attrs = provenance(f"metrics {job.task.name}/{job.variant}", job, job.seed)
     write_dataset(metrics_dataset(values, task, attrs), out)

@@ -109,18 +109,19 @@ def replay(job: ReplayJob, state_dict: dict, test_paths: np.ndarray, device: tor
            log=None) -> xr.Dataset:
     """The replay stage: ``job``'s trained weights ``state_dict`` run without input from the starts
     of the held-out ``test_paths`` (P, T+1, D), decoded every step, as a dataset (see
-    :func:`replay_dataset`). With ``job.baselines``, also KR24's KL baselines: the network driven by
-    the test paths with its training knobs (active) and the untrained network's replay."""
+    :func:`replay_dataset`), with the active run: the network driven by the test paths with its
+    training knobs (its path-integration error, and KR24's active distribution). With
+    ``job.baselines``, also KR24's untrained-network replay."""
     task = job.task.build()
     seed_parts = job.model.seed_parts
     result = sample_replay(load_for_replay(state_dict, task, job.cell), task, test_paths[:, 0], job.settings,
                            seed_parts, device=device, log=log)
-    active = untrained = None
+    active = run_active(load_for_replay(state_dict, task, job.model.cell), task, test_paths, job.model.mechanisms,
+                        seed_parts, device=device)
+    untrained = None
     if job.baselines:
         from .train import initial_model
 
-        active = run_active(load_for_replay(state_dict, task, job.model.cell), task, test_paths,
-                            job.model.mechanisms, seed_parts, device=device)
         init = initial_model(job.model, task).state_dict()
         untrained = sample_replay(load_for_replay(init, task, job.cell), task, test_paths[:, 0],
                                   dataclasses.replace(job.settings, hidden_every=0), seed_parts,

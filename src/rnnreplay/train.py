@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 import sys
 import time
 from pathlib import Path
@@ -15,7 +16,7 @@ from tqdm.auto import tqdm
 
 from .config import derive_seed
 from .io import load_checkpoint, provenance, read_dataset, save_checkpoint, save_model, write_dataset
-from .jobs import TrainJob, to_json
+from .jobs import TrainJob, TrainSettings, to_json
 from .model import CellParams, make_cell
 from .tasks import Task
 
@@ -43,6 +44,38 @@ def build_model(task: Task, params: CellParams, seed: int) -> torch.nn.Module:
     the seed fixes the initial weights."""
     torch.manual_seed(seed)
     return make_cell(n_in=task.input_dim, n_out=task.code_dim, params=params)
+
+
+LR_SCHEDULES = ("constant", "cosine")
+
+
+def learning_rate(settings: TrainSettings, step: int) -> float:
+    """The learning rate of optimiser step ``step`` (0-based) of ``settings.steps``.
+
+    ``lr_warmup`` steps ramp it linearly from lr / warmup up to ``lr``; after the warmup,
+    ``lr_schedule`` ``constant`` keeps ``lr`` and ``cosine`` decays it along half a cosine from
+    ``lr`` to ``lr * lr_final_ratio`` at the last step. A closed form of the step, so a resumed run
+    follows the uninterrupted run's rates exactly."""
+    if settings.lr_schedule not in LR_SCHEDULES:
+        raise ValueError(f"lr_schedule must be one of {LR_SCHEDULES}, got {settings.lr_schedule!r}")
+    lr, warmup = float(settings.lr), int(settings.lr_warmup)
+    if step < warmup:
+        return lr * (step + 1) / warmup
+    if settings.lr_schedule == "constant":
+        return lr
+    final = lr * float(settings.lr_final_ratio)
+    span = max(1, int(settings.steps) - warmup - 1)
+    return final + 0.5 * (lr - final) * (1.0 + math.cos(math.pi * min(1.0, (step - warmup) / span)))
+
+
+def sequence_length(settings: TrainSettings, step: int, full: int) -> int:
+    """Path length (steps) of optimiser step ``step``: the curriculum stage's, else ``full``."""
+    end = 0
+    for stage_steps, length in settings.curriculum:
+        end += int(stage_steps)
+        if step < end:
+            return min(int(length), full)
+    return full
 
 
 def initial_model(job: TrainJob, task: Task | None = None) -> torch.nn.Module:
@@ -73,8 +106,8 @@ def train(
 
     Args:
         job: what to train: the task, the cell's knobs during training, the mechanisms acting in
-            training, the settings (``steps``, ``batch``, ``lr``, ``masking`` k, ``grad_clip``)
-            and the seed; the init, batch, mask and noise seeds derive from ``job.seed_parts``
+            training, the settings (``steps``, ``batch``, ``lr`` and its schedule, ``masking`` k,
+            ``grad_clip``, a ``curriculum`` of path lengths) and the seed; the init, batch, mask and noise seeds derive from ``job.seed_parts``
             (task, seed), deliberately not the variant, so variants at one seed are paired.
         train_positions: (P, T+1, D) pool of training paths.
         device: where to train.
@@ -99,6 +132,9 @@ def train(
     noise_gen = torch.Generator(device=device).manual_seed(derive_seed(*seed_parts, "noise") % 2**63)
     optimiser = torch.optim.Adam(model.parameters(), lr=settings.lr)
     steps, batch_size, clip = settings.steps, settings.batch, settings.grad_clip
+    scheduled = settings.lr_schedule != "constant" or settings.lr_warmup > 0
+    learning_rate(settings, 0)  # an unknown schedule fails before any work
+    full_length = train_positions.shape[1] - 1
     losses = np.empty(steps, dtype=np.float32)
     log_every = max(1, int(log_every))
     every = int(checkpoint_every or 0) if checkpoint else 0
@@ -119,7 +155,10 @@ def train(
                initial=first, total=steps)
     start = time.perf_counter()
     for step in bar:
-        batch = task.batch_from_positions(train_positions[rng.integers(0, len(train_positions), batch_size)])
+        paths = train_positions[rng.integers(0, len(train_positions), batch_size)]  # (B, T+1, D)
+        if settings.curriculum:
+            paths = paths[:, : sequence_length(settings, step, full_length) + 1]
+        batch = task.batch_from_positions(paths)
         inputs = torch.from_numpy(mask_inputs(batch.inputs, settings.masking, rng)).to(device)
         targets = torch.from_numpy(batch.targets).to(device)
         start_code = torch.from_numpy(batch.start_code).to(device)
@@ -133,6 +172,9 @@ def train(
         loss.backward()
         if clip:
             torch.nn.utils.clip_grad_norm_(model.parameters(), clip)
+        if scheduled:  # else Adam keeps lr untouched: training bitwise as without a schedule
+            for group in optimiser.param_groups:
+                group["lr"] = learning_rate(settings, step)
         optimiser.step()
         losses[step] = loss.item()
         if step % log_every == 0 or step == steps - 1:

@@ -38,6 +38,7 @@ KR24_TASKS = FIGS.get("kr24", {}).get("tasks", [])
 HD_TASKS = FIGS.get("kr24", {}).get("hd_tasks", [])
 RAT_TASK = FIGS.get("rat_task")
 EXAMPLES_SEED = FIGS.get("examples_seed", SEEDS[0])
+LEARNING_GATE = (config.get("claims", {}).get("decision", {}) or {}).get("learned_max_error_ratio")
 
 
 def _alternatives(names):
@@ -142,7 +143,7 @@ def per_task(pattern, tasks=None, trained=False, seeds=None):
 def figure_targets():
     targets = [f"results/figures/examples_{t}.png" for t in TASKS]
     targets += [f"results/figures/metrics_{t}.png" for t in TASKS]
-    targets.append("results/figures/loss_curves.png")
+    targets += ["results/figures/loss_curves.png", "results/figures/pi_error.png"]
     if FIGS.get("momentum_sweep"):
         targets.append("results/figures/momentum_sweep.png")
     if KR24_TASKS:

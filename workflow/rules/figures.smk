@@ -158,3 +158,23 @@ rule figure_rat_code:
         CONDA_ENV
     shell:
         "python -m rnnreplay figure code --inputs {input.replay} --test-paths {input.test} --out {output.png} 2> {log}"
+
+
+rule figure_pi_error:
+    input:
+        replay=per_task("results/replay/{task}/{variant}/seed{seed}.nc", trained=True),
+        test=[f"results/data/{t}/test.nc" for t in TASKS],
+    output:
+        png=report("results/figures/pi_error.png", caption="../report/pi_error.rst", category="Training"),
+        pdf="results/figures/pi_error.pdf",
+    log:
+        "results/logs/figures/pi_error.log",
+    benchmark:
+        "results/benchmarks/figures/pi_error.tsv"
+    conda:
+        CONDA_ENV
+    params:
+        gate=f"--gate {LEARNING_GATE}" if LEARNING_GATE else "",
+    shell:
+        "python -m rnnreplay figure pi_error --inputs {input.replay} --test-paths {input.test} {params.gate} "
+        "--out {output.png} 2> {log}"
