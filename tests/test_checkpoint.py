@@ -25,27 +25,39 @@ ROOT = Path(__file__).resolve().parents[1]
 STEPS, EVERY = 300, 10  # long enough that a kill right after the first checkpoint lands mid-run
 
 
-SCHEDULES = {"constant": {}, "cosine": {"lr_schedule": "cosine", "lr_final_ratio": 0.05, "lr_warmup": 15,
-                                        "curriculum": [[40, 8]]}}
+# (schedule, seeds): one network with a constant learning rate; an ensemble of two seeds with a
+# warmup + cosine schedule and a curriculum
+RUNS = {"single": ({}, [0]),
+        "ensemble": ({"lr_schedule": "cosine", "lr_final_ratio": 0.05, "lr_warmup": 15, "curriculum": [[40, 8]]},
+                     [0, 1])}
 
 
-@pytest.fixture(scope="module", params=sorted(SCHEDULES))
+@pytest.fixture(scope="module", params=sorted(RUNS))
 def job(tmp_path_factory, request):
-    """A job file and a training pool for one small (tmaze, leak_adapt_mom, seed 0) training run,
-    with a constant learning rate, or a warmup + cosine schedule and a curriculum."""
+    """A job file and training pools for a small (tmaze, leak_adapt_mom) training run: one
+    network (seed 0), or an ensemble of seeds 0 and 1."""
     work = tmp_path_factory.mktemp(f"ckpt_{request.param}")
     cfg = load_yaml(ROOT / "tests" / "configs" / "tiny.yaml")
-    cfg["train"].update(steps=STEPS, **SCHEDULES[request.param])
-    (work / "job.json").write_text(to_json(train_job(cfg, "tmaze", "leak_adapt_mom", 0)))
-    write_dataset(synthesize(synthesis_job(cfg, "tmaze", "train", 0)), work / "paths.nc")
+    schedule, seeds = RUNS[request.param]
+    cfg["train"].update(steps=STEPS, **schedule)
+    jobs = [train_job(cfg, "tmaze", "leak_adapt_mom", s) for s in seeds]
+    (work / "job.json").write_text(to_json(jobs if len(jobs) > 1 else jobs[0]))
+    for s in seeds:
+        write_dataset(synthesize(synthesis_job(cfg, "tmaze", "train", s)), work / f"paths{s}.nc")
+    (work / "seeds").write_text(" ".join(map(str, seeds)))
     return work
+
+
+def seeds(job: Path) -> list[int]:
+    return [int(s) for s in (job / "seeds").read_text().split()]
 
 
 def train_cmd(job: Path, name: str) -> list[str]:
     return [sys.executable, "-m", "rnnreplay", "train", "--job", f"@{job / 'job.json'}",
             "--checkpoint-every", str(EVERY), "--log-every", "50",
-            "--train-paths", str(job / "paths.nc"), "--out-model", str(job / f"{name}.pt"),
-            "--out-loss", str(job / f"{name}_loss.nc"), "--threads", "1",
+            "--train-paths", *[str(job / f"paths{s}.nc") for s in seeds(job)],
+            "--out-model", *[str(job / f"{name}_s{s}.pt") for s in seeds(job)],
+            "--out-loss", *[str(job / f"{name}_s{s}_loss.nc") for s in seeds(job)], "--threads", "1",
             "--checkpoint", str(job / "ckpt" / f"{name}.ckpt")]
 
 
@@ -59,9 +71,9 @@ def run(cmd):
     return proc.stderr
 
 
-def outputs(job: Path, name: str):
-    state, _ = load_model_file(job / f"{name}.pt")
-    return state, read_dataset(job / f"{name}_loss.nc")["loss"].values
+def outputs(job: Path, name: str, seed: int):
+    state, _ = load_model_file(job / f"{name}_s{seed}.pt")
+    return state, read_dataset(job / f"{name}_s{seed}_loss.nc")["loss"].values
 
 
 def test_killed_run_resumes_to_identical_weights_and_losses(job):
@@ -74,32 +86,34 @@ def test_killed_run_resumes_to_identical_weights_and_losses(job):
     proc.send_signal(signal.SIGKILL)
     proc.wait()
     assert proc.returncode == -signal.SIGKILL, "the run ended before it could be killed mid-way"
-    assert not (job / "killed.pt").exists() and not (job / "killed_loss.nc").exists()
+    assert not list(job.glob("killed_s*"))
     saved = load_checkpoint(ckpt)
     assert saved is not None and 0 < saved["step"] < STEPS and saved["step"] % EVERY == 0
 
     log = run(train_cmd(job, "killed"))
     assert f"at step {saved['step']}/{STEPS}" in log
     assert not ckpt.exists(), "the checkpoint is removed once the outputs are written"
-    (w_straight, l_straight), (w_resumed, l_resumed) = outputs(job, "straight"), outputs(job, "killed")
-    assert w_straight.keys() == w_resumed.keys()
-    for name in w_straight:  # bitwise, not to a tolerance
-        assert torch.equal(w_straight[name], w_resumed[name]), name
-    assert l_straight.shape == (STEPS,)
-    np.testing.assert_array_equal(l_straight, l_resumed)
+    for seed in seeds(job):  # every member, bitwise, not to a tolerance
+        (w_straight, l_straight), (w_resumed, l_resumed) = outputs(job, "straight", seed), outputs(job, "killed", seed)
+        assert w_straight.keys() == w_resumed.keys()
+        for name in w_straight:
+            assert torch.equal(w_straight[name], w_resumed[name]), (seed, name)
+        assert l_straight.shape == (STEPS,)
+        np.testing.assert_array_equal(l_straight, l_resumed)
 
 
 def test_checkpoint_of_another_run_is_ignored(job):
     """A checkpoint whose key does not match this run's is not resumed from; the run starts afresh."""
     other = json.loads((job / "job.json").read_text())
-    other["settings"]["steps"] = 2 * EVERY + 1
+    for member in other if isinstance(other, list) else [other]:
+        member["settings"]["steps"] = 2 * EVERY + 1
     (job / "other.json").write_text(json.dumps(other))
     cmd = train_cmd(job, "other")
     cmd[cmd.index("--job") + 1] = f"@{job / 'other.json'}"
     save_checkpoint(job / "ckpt" / "other.ckpt", {"key": "another run", "step": EVERY})
     log = run(cmd)
     assert "ignoring checkpoint" in log and "resuming" not in log
-    assert outputs(job, "other")[1].shape == (2 * EVERY + 1,)
+    assert outputs(job, "other", seeds(job)[0])[1].shape == (2 * EVERY + 1,)
     assert not (job / "ckpt" / "other.ckpt").exists()
 
 
@@ -142,3 +156,23 @@ def test_default_schedule_keys_change_nothing(train_job):
     np.testing.assert_array_equal(l0["loss"].values, l1["loss"].values)
     for model, _ in runs[2:]:
         assert not torch.equal(m0.state_dict()["recurrent.weight"], model.state_dict()["recurrent.weight"])
+
+
+def test_ensemble_members_equal_single_runs(tmp_path):
+    """Seeds trained side by side as an ensemble end with the weights and loss curves of each
+    seed trained alone, bit for bit (CPU)."""
+    from rnnreplay.train import train, train_ensemble
+
+    torch.set_num_threads(1)
+    cfg = load_yaml(ROOT / "tests" / "configs" / "tiny.yaml")
+    cfg["train"].update(steps=25, lr_schedule="cosine", lr_warmup=5, curriculum=[[10, 8]])
+    jobs = [train_job(cfg, "tmaze", "leak_adapt_mom", s) for s in (0, 1, 2)]
+    pools = [synthesize(synthesis_job(cfg, "tmaze", "train", s))["position"].values for s in (0, 1, 2)]
+    models, losses = train_ensemble(jobs, pools, log=lambda m: None)
+    for job, pool, model, loss in zip(jobs, pools, models, losses):
+        alone, alone_loss = train(job, pool, log=lambda m: None)
+        np.testing.assert_array_equal(loss["loss"].values, alone_loss["loss"].values)
+        for name, value in alone.state_dict().items():
+            assert torch.equal(value, model.state_dict()[name]), (job.seed, name)
+    with pytest.raises(ValueError, match="all but the seed"):
+        train_ensemble([jobs[0], train_job(cfg, "tmaze", "noleak", 1)], pools[:2])

@@ -48,9 +48,9 @@ def dry_run_counts(run_dir, cfg: dict) -> dict[str, int]:
 
 
 NOTHING = {}
-METRICS = {"metrics": 20, **dict.fromkeys(DOWNSTREAM, 1), "figure_metrics": 5}
+METRICS = {"metrics": 10, **dict.fromkeys(DOWNSTREAM, 1), "figure_metrics": 5}  # a job per (task, variant)
 METRICS_AND_KL = {**METRICS, "figure_kr24_kl": 1}  # the KL heatmap computes cross pairs with these settings
-REPLAY = {"replay": 20, **METRICS, **dict.fromkeys(REPLAY_FIGURES, 1), "figure_examples": 5}
+REPLAY = {"replay": 10, **METRICS, **dict.fromkeys(REPLAY_FIGURES, 1), "figure_examples": 5}
 
 EDITS = [  # (config key, new value, rule -> jobs that must rerun; nothing else may)
     ("train.log_every", 7, NOTHING),
@@ -65,15 +65,15 @@ EDITS = [  # (config key, new value, rule -> jobs that must rerun; nothing else 
     ("metrics.kde_points", 301, METRICS_AND_KL),
     ("replay.trajectories", 5, REPLAY),
     ("replay.steps", 41, REPLAY),
-    # the GRU variant replaces replay.noise_multiplier with its own (1.0): its 2 replays stay
-    ("replay.noise_multiplier", 1.5, {**REPLAY, "replay": 18, "metrics": 18}),
+    # the GRU variant replaces replay.noise_multiplier with its own (1.0): its replay stays
+    ("replay.noise_multiplier", 1.5, {**REPLAY, "replay": 9, "metrics": 9}),
     ("replay.hidden_every", 4, REPLAY),
     # leak_adapt_mom is trained on tmaze and triangle; leak_replay_lv0.5 replays its model
     ("variants.leak_adapt_mom.adapt_strength", 0.4,
-     {"train": 4, "replay": 8, "metrics": 8, **dict.fromkeys(DOWNSTREAM, 1), "figure_metrics": 5, "figure_kr24_kl": 1,
+     {"train": 2, "replay": 4, "metrics": 4, **dict.fromkeys(DOWNSTREAM, 1), "figure_metrics": 5, "figure_kr24_kl": 1,
       "figure_examples": 2, "figure_loss_curves": 1, "figure_pi_error": 1}),
     ("tasks.rat.params.n_cells", 12,
-     {"synthesize_train": 2, "synthesize_test": 1, "train": 2, "replay": 2, "metrics": 2, **dict.fromkeys(DOWNSTREAM, 1),
+     {"synthesize_train": 2, "synthesize_test": 1, "train": 1, "replay": 1, "metrics": 1, **dict.fromkeys(DOWNSTREAM, 1),
       "figure_metrics": 5, "figure_kr24_kl": 1, "figure_examples": 1, "figure_loss_curves": 1, "figure_rat_code": 1,
       "figure_pi_error": 1}),
     ("claims.C2.statement", "another wording", {"claims": 1, "all": 1}),

@@ -37,15 +37,16 @@ def test_snakefmt_leaves_the_rules_unchanged():
     assert proc.returncode == 0, proc.stdout + proc.stderr
 
 
-def test_default_dry_run_lists_one_job_per_unit(tmp_path):
+def test_default_dry_run_lists_one_job_per_variant(tmp_path):
+    """Training, replay and metrics run every seed of a (task, variant) in one job (an ensemble)."""
     cfg = load_yaml(ROOT / "config.yaml")
     proc = snakemake("-n", "--cores", "2", "--configfile", str(ROOT / "config.yaml"), "--directory", str(tmp_path))
     counts = job_counts(proc.stdout)
     n_tasks, n_seeds = len(cfg["tasks"]), len(cfg["seeds"])
     assert counts["synthesize_train"] == n_tasks * n_seeds
     assert counts["synthesize_test"] == n_tasks
-    assert counts["train"] == n_seeds * sum(len(task_trained_variants(cfg, t)) for t in cfg["tasks"])
-    assert counts["replay"] == counts["metrics"] == n_seeds * sum(len(task_variants(cfg, t)) for t in cfg["tasks"])
+    assert counts["train"] == sum(len(task_trained_variants(cfg, t)) for t in cfg["tasks"])
+    assert counts["replay"] == counts["metrics"] == sum(len(task_variants(cfg, t)) for t in cfg["tasks"])
 
 
 def test_tiny_run_produces_every_output(tiny_run):
@@ -105,9 +106,10 @@ def test_deleting_one_replay_reruns_only_it_and_dependents(tiny_run):
     proc = snakemake("-n", "--cores", "1", "--configfile", "config.yaml", "--directory", str(tiny_run), cwd=tiny_run)
     counts = job_counts(proc.stdout)
     assert counts.get("train", 0) == 0 and counts.get("synthesize_train", 0) == 0
-    assert counts["replay"] == 1 and counts["metrics"] == 1
+    assert counts["replay"] == 1 and counts["metrics"] == 1  # the variant's job (every seed)
     assert set(counts) <= {"replay", "metrics", "summarise", "figure_examples", "figure_metrics",
-                           "figure_momentum_sweep", "figure_kr24_summary", "figure_kr24_kl", "claims", "report_pages", "all",
+                           "figure_momentum_sweep", "figure_kr24_summary", "figure_kr24_kl", "figure_pi_error", "claims",
+                           "report_pages", "all",
                            "total"}
     snakemake("--cores", "1", "--configfile", "config.yaml", "--directory", str(tiny_run), cwd=tiny_run)
     assert target.exists()

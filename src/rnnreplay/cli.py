@@ -26,14 +26,20 @@ def _json(text: str, what: str):
         raise ValueError(f"{what} is not valid JSON: {exc}") from exc
 
 
-def _job(text: str, expected):
-    """The ``--job`` argument (JSON, or ``@file``) as a job of type ``expected``."""
+def _job(text: str, expected, many: bool = False):
+    """The ``--job`` argument (JSON, or ``@file``) as a job of type ``expected``; with ``many``, a
+    list of them (one job is a list of one)."""
     from .jobs import from_json
 
     try:
-        return from_json(Path(text[1:]).read_text() if text.startswith("@") else text, expected)
+        job = from_json(Path(text[1:]).read_text() if text.startswith("@") else text, expected)
     except ValueError as exc:
         raise ValueError(f"--job {text[:60]!r}: {exc}") from exc
+    if many:
+        return job if isinstance(job, list) else [job]
+    if isinstance(job, list):
+        raise ValueError(f"--job {text[:60]!r}: a list of jobs where one {expected.__name__} is needed")
+    return job
 
 
 def _log(msg: str) -> None:
@@ -66,9 +72,9 @@ def cmd_train(args) -> str:
     from .jobs import TrainJob, run_config
     from .train import train_file
 
-    job = _job(args.job, TrainJob)
+    jobs = _job(args.job, TrainJob, many=True)
     intervals = run_config().get("train", {})
-    return train_file(job, args.train_paths, args.out_model, args.out_loss, device=_compute_setup(args),
+    return train_file(jobs, args.train_paths, args.out_model, args.out_loss, device=_compute_setup(args),
                       log=_log, checkpoint=args.checkpoint,
                       log_every=args.log_every or intervals.get("log_every", 100),
                       checkpoint_every=args.checkpoint_every if args.checkpoint_every is not None
@@ -79,15 +85,15 @@ def cmd_replay(args) -> str:
     from .jobs import ReplayJob
     from .replay import replay_file
 
-    job = _job(args.job, ReplayJob)
-    return replay_file(job, args.model, args.test_paths, args.out, device=_compute_setup(args), log=_log)
+    jobs = _job(args.job, ReplayJob, many=True)
+    return replay_file(jobs, args.model, args.test_paths, args.out, device=_compute_setup(args), log=_log)
 
 
 def cmd_metrics(args) -> str:
     from .jobs import MetricsJob
     from .metrics import metrics_file  # torch-free: a quick start
 
-    return metrics_file(_job(args.job, MetricsJob), args.replay, args.test_paths, args.loss, args.out)
+    return metrics_file(_job(args.job, MetricsJob, many=True), args.replay, args.test_paths, args.loss, args.out)
 
 
 def cmd_summarise(args) -> str:
@@ -143,26 +149,28 @@ def build_parser() -> argparse.ArgumentParser:
     p = add("synthesize", cmd_synthesize, "draw a task's train or test paths into a NetCDF file", job=True)
     p.add_argument("--out", required=True)
 
-    p = add("train", cmd_train, "train one model; writes the model file and its loss curve", job=True, compute=True)
-    p.add_argument("--train-paths", required=True)
-    p.add_argument("--out-model", required=True)
-    p.add_argument("--out-loss", required=True)
+    p = add("train", cmd_train, "train a model, or an ensemble (a list of jobs: the seeds of one variant, side by "
+                                "side); writes each model file and its loss curve", job=True, compute=True)
+    p.add_argument("--train-paths", nargs="+", required=True, help="one training pool per job")
+    p.add_argument("--out-model", nargs="+", required=True, help="one model file per job")
+    p.add_argument("--out-loss", nargs="+", required=True, help="one loss file per job")
     p.add_argument("--checkpoint", help="resumable checkpoint file, removed once the outputs are written")
     p.add_argument("--checkpoint-every", type=int, help="steps between checkpoints (0 = none); default: the "
                                                         "workflow config's train.checkpoint_every, else 0")
     p.add_argument("--log-every", type=int, help="steps between progress lines; default: the workflow config's "
                                                  "train.log_every, else 100")
 
-    p = add("replay", cmd_replay, "sample replay from a trained model; writes a NetCDF file", job=True, compute=True)
-    p.add_argument("--model", required=True)
+    p = add("replay", cmd_replay, "sample replay from trained models (a job, or a list: the seeds of one variant); "
+                                  "writes a NetCDF file each", job=True, compute=True)
+    p.add_argument("--model", nargs="+", required=True, help="one model file per job")
     p.add_argument("--test-paths", required=True)
-    p.add_argument("--out", required=True)
+    p.add_argument("--out", nargs="+", required=True, help="one replay file per job")
 
-    p = add("metrics", cmd_metrics, "compute the metrics of one replay file", job=True)
-    p.add_argument("--replay", required=True)
+    p = add("metrics", cmd_metrics, "compute the metrics of replay files (a job, or a list: one per file)", job=True)
+    p.add_argument("--replay", nargs="+", required=True)
     p.add_argument("--test-paths", required=True)
-    p.add_argument("--loss", required=True)
-    p.add_argument("--out", required=True)
+    p.add_argument("--loss", nargs="+", required=True, help="each replay's model's loss curve")
+    p.add_argument("--out", nargs="+", required=True)
 
     p = add("summarise", cmd_summarise, "collect metrics files into tables (long CSV, summary CSV, markdown)")
     p.add_argument("--inputs", nargs="+", required=True)

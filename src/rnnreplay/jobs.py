@@ -169,17 +169,32 @@ JOB_TYPES = {cls.__name__: cls for cls in (SynthesisJob, TrainJob, ReplayJob, Me
 
 
 def to_json(job) -> str:
-    """A job as canonical JSON (sorted keys), with its type under ``"job"``."""
-    return json.dumps({"job": type(job).__name__, **asdict(job)}, sort_keys=True)
+    """A job as canonical JSON (sorted keys), with its type under ``"job"``; a list of jobs (the
+    members of an ensemble job) as a JSON array of them."""
+    return json.dumps(_plain(job), sort_keys=True)
+
+
+def _plain(job):
+    if isinstance(job, (list, tuple)):
+        return [_plain(j) for j in job]
+    return {"job": type(job).__name__, **asdict(job)}
 
 
 def from_json(text: str, expected: type | None = None):
-    """The job encoded by :func:`to_json`. ``expected``: the job type the caller needs (a
-    ValueError names what was found instead)."""
+    """The job, or list of jobs, encoded by :func:`to_json`. ``expected``: the job type the caller
+    needs (a ValueError names what was found instead)."""
     try:
         data = json.loads(text)
     except json.JSONDecodeError as exc:
         raise ValueError(f"not valid JSON: {exc}") from exc
+    if isinstance(data, list):
+        if not data:
+            raise ValueError("an empty list of jobs")
+        return [_from_plain(item, expected) for item in data]
+    return _from_plain(data, expected)
+
+
+def _from_plain(data, expected: type | None):
     kind = data.pop("job", None) if isinstance(data, dict) else None
     if kind not in JOB_TYPES:
         raise ValueError(f"not a job description (job type {kind!r}; known: {sorted(JOB_TYPES)})")

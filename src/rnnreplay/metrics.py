@@ -612,28 +612,34 @@ def _circular_variance(run):
     return circular_variance(run.position, run.burn)
 
 
-def metrics_file(job: MetricsJob, replay: str | Path, test_paths: str | Path, loss: str | Path,
-                 out: str | Path) -> str:
-    """The metrics stage: every registered metric of the replay file ``replay`` (against the
-    held-out paths in ``test_paths`` and the loss curve in ``loss``), written to ``out``. The
-    subsample and Monte-Carlo seed derives from (task, seed, "metrics"). Returns a line for the log."""
+def metrics_file(jobs: list[MetricsJob], replays: list, test_paths: str | Path, losses: list, outs: list) -> str:
+    """The metrics stage: every registered metric of each replay file in ``replays`` (the seeds of
+    one variant; against the held-out paths in ``test_paths`` and its model's loss curve in
+    ``losses``), written to its file in ``outs``. Each run's subsample and Monte-Carlo seed derives
+    from (task, seed, "metrics"). Returns a line for the log."""
     from .config import derive_seed
     from .io import provenance, read_dataset, write_dataset
 
-    task = job.task.build()
-    rep = read_dataset(replay, required=("position", "start_position"))
-    optional = {k: rep[k].values if k in rep else None for k in ("active_position", "untrained_position")}
-    run = ReplayRun(task=task, position=rep["position"].values, start=rep["start_position"].values,
-                    true_paths=read_dataset(test_paths, required=("position",))["position"].values,
-                    settings=job.settings, seed=derive_seed(job.task.name, job.seed, "metrics"),
-                    active=optional["active_position"], untrained=optional["untrained_position"],
-                    loss=read_dataset(loss, required=("loss",))["loss"].values, train_length=job.train_length)
-    values = compute_metrics(run)
-    attrs = provenance(f"metrics {job.task.name}/{job.variant}", job, job.seed)
-    write_dataset(metrics_dataset(values, task, attrs), out)
-    key = ", ".join(f"{k} {values[k]:.3g}" for k in ("wasserstein", "reach_time", "speed", "off_track", "kl",
-                                                     "angular_drift") if k in values)
-    return f"{job.task.name}/{job.variant} seed {job.seed}: {key}"
+    if not len(jobs) == len(replays) == len(losses) == len(outs):
+        raise ValueError(f"metrics: {len(jobs)} jobs need as many --replay, --loss and --out files "
+                         f"(got {len(replays)}, {len(losses)}, {len(outs)})")
+    true_paths = read_dataset(test_paths, required=("position",))["position"].values
+    lines = []
+    for job, replay, loss, out in zip(jobs, replays, losses, outs):
+        task = job.task.build()
+        rep = read_dataset(replay, required=("position", "start_position"))
+        optional = {k: rep[k].values if k in rep else None for k in ("active_position", "untrained_position")}
+        run = ReplayRun(task=task, position=rep["position"].values, start=rep["start_position"].values,
+                        true_paths=true_paths, settings=job.settings,
+                        seed=derive_seed(job.task.name, job.seed, "metrics"), active=optional["active_position"],
+                        untrained=optional["untrained_position"],
+                        loss=read_dataset(loss, required=("loss",))["loss"].values, train_length=job.train_length)
+        values = compute_metrics(run)
+        attrs = provenance(f"metrics {job.task.name}/{job.variant}", job, job.seed)
+        write_dataset(metrics_dataset(values, task, attrs), out)
+        lines.append(f"seed {job.seed}: " + ", ".join(f"{k} {values[k]:.3g}" for k in (
+            "pi_ratio", "wasserstein", "reach_time", "speed", "off_track", "kl", "angular_drift") if k in values))
+    return f"{jobs[0].task.name}/{jobs[0].variant}: " + "; ".join(lines)
 
 
 def kl_matrix(runs: list[dict], table, settings: MetricsSettings):

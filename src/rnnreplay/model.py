@@ -194,6 +194,101 @@ class NoisyRNN(nn.Module):
         return (outputs, hidden) if return_hidden else outputs
 
 
+class Ensemble(nn.Module):
+    """S networks of one cell (the same class and knobs, each with its own weights) run side by
+    side, each exactly as it would run alone: the seeds of one variant trained in one process.
+
+    On the fused path the recurrence of all members is one loop over time whose products are
+    batched over a leading member axis (weights (S, N, N)); the input drive, readout and the
+    gradient of W_rec are each member's own products; on CPU the batched products are bitwise
+    the per-member ones, so each member's outputs and gradients equal its single-network run bit
+    for bit (tests/test_ensemble.py). A cell the fused path does not run (a GRU, a readable cell)
+    runs member by member.
+
+    Args:
+        members: the S networks.
+    """
+
+    def __init__(self, members: list[nn.Module]):
+        super().__init__()
+        self.members = nn.ModuleList(members)
+
+    @property
+    def fused(self) -> bool:
+        """Whether the members run as one batched fused loop (all fused :class:`NoisyRNN` with equal knobs)."""
+        first = self.members[0]
+        return all(isinstance(m, NoisyRNN) and m.fused and m.params == first.params for m in self.members)
+
+    def forward(self, inputs: list, start_code: list, *, steps: int | None = None, adaptation: bool = True,
+                momentum: bool = True, noise_multiplier: float = 1.0, generators: list | None = None,
+                return_hidden: bool = False, progress=range):
+        """Run every member; see :meth:`NoisyRNN.forward`.
+
+        Args:
+            inputs: S inputs (B, T, D_in), or None for zero input over ``steps``.
+            start_code: S start codes (B, C).
+            generators: S torch generators, one noise stream per member (None: the global one).
+
+        Returns:
+            S outputs (B, T, C), and S hidden (B, T, N) if asked.
+        """
+        size = len(self.members)
+        inputs = [None] * size if inputs is None else inputs
+        generators = [None] * size if generators is None else generators
+        kw = dict(adaptation=adaptation, momentum=momentum, noise_multiplier=noise_multiplier)
+        if not self.fused or any(g is None for g in generators):
+            runs = [m(u, c, steps=steps, generator=g, return_hidden=True, progress=progress, **kw)
+                    for m, u, c, g in zip(self.members, inputs, start_code, generators)]
+            outputs, hidden = [o for o, _ in runs], [h for _, h in runs]
+            return (outputs, hidden) if return_hidden else outputs
+        first = self.members[0]
+        p, batch = first.params, start_code[0].shape[0]
+        r0 = torch.stack([m.encoder(c) for m, c in zip(self.members, start_code)])  # (S, B, N): r_0
+        drives = [input_drive(m.input, u, batch, steps) for m, u in zip(self.members, inputs)]  # S x (T, B, N)
+        drive = _Stack.apply(1, *drives)  # (T, S, B, N)
+        knobs = first.knobs(adaptation, momentum)
+        noise = _NoiseStream(p.noise, (drive.shape[0],) + r0.shape, p.noise_std * noise_multiplier, r0, generators)
+        weight = torch.stack([m.recurrent.weight for m in self.members])  # (S, N, N)
+        if torch.is_grad_enabled() and any(x.requires_grad for x in (r0, drive, weight)):
+            hidden_tsbn = _CellSequence.apply(r0, drive, weight, knobs, p.activation, noise)
+        else:
+            hidden_tsbn, _ = _run_cell(r0, drive, weight, knobs, p.activation, noise, keep_pre=False,
+                                       steps_iter=progress(drive.shape[0]))
+        members = _Unstack.apply(1, hidden_tsbn)  # S x (T, B, N), each contiguous as a network's own
+        outputs = [m.readout(h).transpose(0, 1) for m, h in zip(self.members, members)]  # S x (B, T, C)
+        return (outputs, [h.transpose(0, 1) for h in members]) if return_hidden else outputs
+
+
+class _Stack(torch.autograd.Function):
+    """``torch.stack(tensors, dim)`` whose backward hands each tensor a contiguous gradient, as the
+    tensor's own network would get it (the plain stack's backward gives strided views)."""
+
+    @staticmethod
+    def forward(ctx, dim, *tensors):
+        ctx.dim = dim
+        return torch.stack(tensors, dim)
+
+    @staticmethod
+    def backward(ctx, grad):
+        return (None, *(g.contiguous() for g in grad.unbind(ctx.dim)))
+
+
+class _Unstack(torch.autograd.Function):
+    """The members of a stacked tensor along ``dim``, each a contiguous copy; the backward stacks
+    their gradients back."""
+
+    @staticmethod
+    def forward(ctx, dim, stacked):
+        ctx.dim = dim
+        members = tuple(t.contiguous() for t in stacked.unbind(dim))
+        ctx.like = members[0]  # shape, dtype and device of a member's gradient
+        return members
+
+    @staticmethod
+    def backward(ctx, *grads):
+        return None, torch.stack([torch.zeros_like(ctx.like) if g is None else g for g in grads], ctx.dim)
+
+
 # --- the noise: one random stream for both paths -------------------------------------------------
 
 
@@ -210,19 +305,21 @@ def draw_noise(kind: str, shape, std: float, like: torch.Tensor, generator):
 
 
 class _NoiseStream:
-    """The noise ``std * z`` of a (T, B, N) sequence, drawn in chunks of steps.
+    """The noise ``std * z`` of a (T, B, N) sequence, drawn in chunks of steps; or of an ensemble's
+    (T, S, B, N) sequence, member s drawing its own (T, B, N) stream from ``generator[s]`` exactly
+    as it would alone.
 
     On CPU, ``normal_``/``uniform_`` fill chunks whose size is a multiple of 16 exactly as one
     draw of the whole tensor would, so chunking keeps the random stream (and results) identical
     while holding only a chunk in memory; otherwise the whole sequence is drawn at once.
     """
 
-    chunk_elements = 1 << 22  # about 16 MB of float32 per chunk
+    chunk_elements = 1 << 22  # about 16 MB of float32 per chunk (per member)
 
     def __init__(self, kind: str, shape, std, like, generator):
         self.kind, self.shape, self.std, self.like, self.generator = kind, shape, std, like, generator
-        steps, batch, hidden = shape
-        per_step = batch * hidden
+        steps, batch, hidden = shape[0], shape[-2], shape[-1]
+        per_step = batch * hidden  # one member's
         chunked = like.device.type == "cpu" and per_step % 16 == 0
         self.chunk = max(1, self.chunk_elements // max(per_step, 1)) if chunked else steps
         self._start, self._block = None, None
@@ -231,11 +328,16 @@ class _NoiseStream:
         return self.std != 0
 
     def step(self, t: int) -> torch.Tensor:
-        """Noise of step t; steps must be asked for in increasing order."""
+        """Noise of step t ((B, N), or (S, B, N) for an ensemble); steps must be asked for in
+        increasing order."""
         if self._start is None or not self._start <= t < self._start + len(self._block):
-            steps = self.shape[0]
-            n = min(self.chunk, steps - t)
-            self._block = draw_noise(self.kind, (n,) + tuple(self.shape[1:]), self.std, self.like, self.generator)
+            n = min(self.chunk, self.shape[0] - t)
+            member = (n,) + tuple(self.shape[-2:])
+            if isinstance(self.generator, (list, tuple)):  # (n, S, B, N): each member's own stream
+                self._block = torch.stack([draw_noise(self.kind, member, self.std, self.like, g)
+                                           for g in self.generator], dim=1)
+            else:
+                self._block = draw_noise(self.kind, member, self.std, self.like, self.generator)
             self._start = t
         return self._block[t - self._start]
 
@@ -295,27 +397,30 @@ def _activation_grad(grad: torch.Tensor, pre: torch.Tensor, activation: str, out
 
 
 def _run_cell(r0, drive, weight, k: Knobs, activation: str, noise: _NoiseStream, keep_pre: bool, steps_iter=None):
-    """Forward recurrence. r0 (B, N), drive (T, B, N) (any strides), weight (N, N).
+    """Forward recurrence. r0 (B, N), drive (T, B, N) (any strides), weight (N, N); or, for an
+    ensemble of S networks, r0 (S, B, N), drive (T, S, B, N) and weight (S, N, N), whose batched
+    products are on CPU bitwise the per-member products (tests/test_ensemble.py).
 
     ``steps_iter`` iterates over 0..T-1 (default ``range(T)``; a progress iterator in replay).
-    Returns hidden (T, B, N) = r_1..r_T and, if ``keep_pre``, pre (T, B, N) for the backward.
+    Returns hidden (T, [S,] B, N) = r_1..r_T and, if ``keep_pre``, pre (same shape) for the backward.
     """
-    steps, batch, n = drive.shape
-    hidden = r0.new_empty((steps, batch, n))
-    pres = r0.new_empty((steps, batch, n)) if keep_pre else None
-    pre_buf = None if keep_pre else r0.new_empty((batch, n))
-    dr = r0.new_empty((batch, n))
+    steps = drive.shape[0]
+    hidden = r0.new_empty((steps,) + r0.shape)
+    pres = r0.new_empty((steps,) + r0.shape) if keep_pre else None
+    pre_buf = None if keep_pre else torch.empty_like(r0)
+    dr = torch.empty_like(r0)
+    matmul = torch.bmm if weight.dim() == 3 else torch.mm
     momentum = k.friction != 1.0
     adapting = k.adapt_rate > 0
     adapt_scale = k.adapt_rate * k.adapt_strength  # lambda_a b_a
     v = torch.zeros_like(r0) if momentum else None
     a = torch.zeros_like(r0) if adapting else None
-    tmp = r0.new_empty((batch, n)) if adapting else None
-    w_t = weight.T
+    tmp = torch.empty_like(r0) if adapting else None
+    w_t = weight.transpose(-2, -1)
     r = r0
     for t in steps_iter if steps_iter is not None else range(steps):
         pre = pres[t] if keep_pre else pre_buf
-        torch.mm(r, w_t, out=pre)  # pre_t = W_rec r_t + W_in u_t + b - a_t
+        matmul(r, w_t, out=pre)  # pre_t = W_rec r_t + W_in u_t + b - a_t
         pre.add_(drive[t])
         if adapting:
             pre.sub_(a)
@@ -353,7 +458,7 @@ class _CellSequence(torch.autograd.Function):
         """
         r0, weight, hidden, pres = ctx.saved_tensors
         k = ctx.knobs
-        steps, batch, n = hidden.shape
+        steps, n = hidden.shape[0], hidden.shape[-1]
         momentum, adapting = k.friction != 1.0, k.adapt_rate > 0
         adapt_scale = k.adapt_rate * k.adapt_strength  # lambda_a b_a
         g_pre = torch.empty_like(hidden)  # (T, B, N): also the gradient of drive
@@ -373,17 +478,32 @@ class _CellSequence(torch.autograd.Function):
                 torch.mul(gv, 1.0 - k.friction, out=lv)
             else:
                 lr.mul_(1.0 - k.leak)
-            lr.addmm_(g, weight)
+            if weight.dim() == 3:
+                lr.baddbmm_(g, weight)
+            else:
+                lr.addmm_(g, weight)
             if adapting:
                 lr.add_(la, alpha=adapt_scale)
                 la.mul_(1.0 - k.adapt_rate).sub_(g)
         grad_weight = None
         if ctx.needs_input_grad[2]:
-            grad_weight = g_pre[0].T @ r0
-            if steps > 1:
-                grad_weight.addmm_(g_pre[1:].reshape(-1, n).T, hidden[:-1].reshape(-1, n))
+            if weight.dim() == 3:  # per member, the very products a network alone computes
+                grad_weight = torch.stack([_recurrent_weight_grad(g_pre[:, s], r0[s], hidden[:, s])
+                                           for s in range(weight.shape[0])])
+            else:
+                grad_weight = _recurrent_weight_grad(g_pre, r0, hidden)
         grad_drive = g_pre if ctx.needs_input_grad[1] else None
         return lr, grad_drive, grad_weight, None, None, None
+
+
+def _recurrent_weight_grad(g_pre: torch.Tensor, r0: torch.Tensor, hidden: torch.Tensor) -> torch.Tensor:
+    """dL/dW_rec = sum_t g_pre_t^T r_t: g_pre and hidden (T, B, N) (any strides), r0 (B, N) -> (N, N);
+    one (N, T*B) x (T*B, N) product after the first step's."""
+    n = hidden.shape[-1]
+    grad = g_pre[0].T @ r0
+    if len(hidden) > 1:
+        grad.addmm_(g_pre[1:].reshape(-1, n).T, hidden[:-1].reshape(-1, n))
+    return grad
 
 
 class NoisyGRU(nn.Module):

@@ -130,15 +130,21 @@ def replay(job: ReplayJob, state_dict: dict, test_paths: np.ndarray, device: tor
     return replay_dataset(result, task, attrs, active, untrained)
 
 
-def replay_file(job: ReplayJob, model: str | Path, test_paths: str | Path, out: str | Path,
+def replay_file(jobs: list[ReplayJob], models: list, test_paths: str | Path, outs: list,
                 device: torch.device = torch.device("cpu"), log=None) -> str:
-    """The replay stage: :func:`replay` of the model file ``model`` from the test paths in
-    ``test_paths``, written to ``out``. Returns a line for the log."""
-    state, _ = load_model_file(model)
+    """The replay stage: :func:`replay` of each job (the seeds of one variant) from its model
+    file in ``models``, starting from the test paths in ``test_paths``, written to its file in
+    ``outs``. Returns a line for the log."""
+    if not len(jobs) == len(models) == len(outs):
+        raise ValueError(f"replay: {len(jobs)} jobs need as many --model and --out files "
+                         f"(got {len(models)}, {len(outs)})")
     paths = read_dataset(test_paths, required=("position",))["position"].values
-    ds = replay(job, state, paths, device=device, log=log)
-    write_dataset(ds, out)
-    return f"{job.task.name}/{job.variant} seed {job.seed}: {ds.sizes['trajectory']} x {ds.sizes['step']} steps -> {out}"
+    for job, model, out in zip(jobs, models, outs):
+        state, _ = load_model_file(model)
+        ds = replay(job, state, paths, device=device, log=log)
+        write_dataset(ds, out)
+    return (f"{jobs[0].task.name}/{jobs[0].variant} seeds {' '.join(str(j.seed) for j in jobs)}: "
+            f"{ds.sizes['trajectory']} x {ds.sizes['step']} steps each -> {', '.join(map(str, outs))}")
 
 
 def replay_dataset(result: dict, task: Task, attrs: dict, active: np.ndarray | None = None,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import math
@@ -85,36 +86,52 @@ def initial_model(job: TrainJob, task: Task | None = None) -> torch.nn.Module:
     return build_model(task, job.cell, derive_seed(*job.seed_parts, "init"))
 
 
-def checkpoint_key(job: TrainJob, train_positions: np.ndarray, device: torch.device) -> str:
-    """A digest of everything that determines a training run's result (the job, the data pool's
+def checkpoint_key(jobs: list[TrainJob], pools: list[np.ndarray], device: torch.device) -> str:
+    """A digest of everything that determines a training run's result (its jobs, the data pools'
     bytes and the device type), so a checkpoint is resumed only by the run that wrote it."""
-    h = hashlib.sha256(json.dumps([to_json(job), device.type]).encode())
-    h.update(np.ascontiguousarray(train_positions).tobytes())
+    h = hashlib.sha256(json.dumps([[to_json(job) for job in jobs], device.type]).encode())
+    for pool in pools:
+        h.update(np.ascontiguousarray(pool).tobytes())
     return h.hexdigest()
 
 
-def train(
-    job: TrainJob,
-    train_positions: np.ndarray,
+def train(job: TrainJob, train_positions: np.ndarray, device: torch.device = torch.device("cpu"), log=print,
+          checkpoint: str | Path | None = None, log_every: int = 100,
+          checkpoint_every: int = 0) -> tuple[torch.nn.Module, xr.Dataset]:
+    """Train one network: :func:`train_ensemble` with one member. Returns the trained model (on
+    CPU) and a Dataset of the loss per step (dim ``step``)."""
+    models, losses = train_ensemble([job], [train_positions], device=device, log=log, checkpoint=checkpoint,
+                                    log_every=log_every, checkpoint_every=checkpoint_every)
+    return models[0], losses[0]
+
+
+def train_ensemble(
+    jobs: list[TrainJob],
+    pools: list[np.ndarray],
     device: torch.device = torch.device("cpu"),
     log=print,
     checkpoint: str | Path | None = None,
     log_every: int = 100,
     checkpoint_every: int = 0,
-) -> tuple[torch.nn.Module, xr.Dataset]:
-    """Train a model on batches drawn from a pool of paths.
+) -> tuple[list[torch.nn.Module], list[xr.Dataset]]:
+    """Train S networks side by side on batches drawn from their pools of paths: the seeds of one
+    (task, variant), as one :class:`rnnreplay.model.Ensemble`. Each member has exactly the initial
+    weights, batches, masks, noise stream, loss and gradient clipping it would have alone, and on
+    CPU its weights and losses equal its single-network run bit for bit (tests/test_ensemble.py).
 
     Args:
-        job: what to train: the task, the cell's knobs during training, the mechanisms acting in
-            training, the settings (``steps``, ``batch``, ``lr`` and its schedule, ``masking`` k,
-            ``grad_clip``, a ``curriculum`` of path lengths) and the seed; the init, batch, mask and noise seeds derive from ``job.seed_parts``
-            (task, seed), deliberately not the variant, so variants at one seed are paired.
-        train_positions: (P, T+1, D) pool of training paths.
+        jobs: what to train, one job per member, equal but for the seed: the task, the cell's
+            knobs during training, the mechanisms acting in training, the settings (``steps``,
+            ``batch``, ``lr`` and its schedule, ``masking`` k, ``grad_clip``, a ``curriculum`` of
+            path lengths). Each member's init, batch, mask and noise seeds derive from its
+            ``job.seed_parts`` (task, seed), deliberately not the variant, so variants at one seed
+            are paired.
+        pools: each member's (P, T+1, D) pool of training paths.
         device: where to train.
         log: called with a plain progress line every ``log_every`` steps.
         checkpoint: file for periodic checkpoints (None = none). Every ``checkpoint_every``
-            steps (0 = never) it is rewritten atomically with the model and Adam state, the numpy
-            state of the batch/mask stream, the torch noise generator's state, the losses so far
+            steps (0 = never) it is rewritten atomically with every member's weights, the Adam
+            state, each member's batch/mask stream and noise generator state, the losses so far
             and the step count. If it exists when training starts and its key
             (:func:`checkpoint_key`) matches, training resumes from it; the resumed run's weights
             and losses equal an uninterrupted run's. The caller deletes it once the final outputs
@@ -122,32 +139,39 @@ def train(
         log_every, checkpoint_every: intervals in steps; neither changes the result.
 
     Returns:
-        The trained model (on CPU) and a Dataset of the loss per step (dim ``step``).
+        The trained models (on CPU) and, for each, a Dataset of its loss per step (dim ``step``).
     """
-    task = job.task.build()
-    settings = job.settings
-    seed_parts = job.seed_parts
-    model = initial_model(job, task).to(device)
-    rng = np.random.default_rng(derive_seed(*seed_parts, "batches"))
-    noise_gen = torch.Generator(device=device).manual_seed(derive_seed(*seed_parts, "noise") % 2**63)
-    optimiser = torch.optim.Adam(model.parameters(), lr=settings.lr)
+    from .model import Ensemble
+
+    first_job = jobs[0]
+    if any(dataclasses.replace(job, seed=first_job.seed) != first_job for job in jobs):
+        raise ValueError("an ensemble's members must share task, variant, knobs and settings (all but the seed)")
+    task, settings, mechanisms = first_job.task.build(), first_job.settings, first_job.mechanisms
+    models = [initial_model(job, task).to(device) for job in jobs]
+    rngs = [np.random.default_rng(derive_seed(*job.seed_parts, "batches")) for job in jobs]
+    noise_gens = [torch.Generator(device=device).manual_seed(derive_seed(*job.seed_parts, "noise") % 2**63)
+                  for job in jobs]
+    ensemble = Ensemble(models)
+    optimiser = torch.optim.Adam(ensemble.parameters(), lr=settings.lr)
     steps, batch_size, clip = settings.steps, settings.batch, settings.grad_clip
     scheduled = settings.lr_schedule != "constant" or settings.lr_warmup > 0
     learning_rate(settings, 0)  # an unknown schedule fails before any work
-    full_length = train_positions.shape[1] - 1
-    losses = np.empty(steps, dtype=np.float32)
+    losses = np.empty((len(jobs), steps), dtype=np.float32)
     log_every = max(1, int(log_every))
     every = int(checkpoint_every or 0) if checkpoint else 0
-    key = checkpoint_key(job, train_positions, device)
+    key = checkpoint_key(jobs, pools, device)
     first = 0
     saved = load_checkpoint(checkpoint) if checkpoint else None
     if saved is not None and saved.get("key") == key and 0 < saved["step"] < steps:
         first = int(saved["step"])
-        model.load_state_dict(saved["model"])
+        for model, state in zip(models, saved["models"]):
+            model.load_state_dict(state)
         optimiser.load_state_dict(saved["optimiser"])
-        rng.bit_generator.state = json.loads(saved["batch_rng"])
-        noise_gen.set_state(saved["noise_rng"])
-        losses[:first] = saved["losses"].numpy()
+        for rng, state in zip(rngs, saved["batch_rngs"]):
+            rng.bit_generator.state = json.loads(state)
+        for gen, state in zip(noise_gens, saved["noise_rngs"]):
+            gen.set_state(state)
+        losses[:, :first] = saved["losses"].numpy()
         log(f"resuming from checkpoint {checkpoint} at step {first}/{steps}")
     elif saved is not None:
         log(f"ignoring checkpoint {checkpoint}: it belongs to a different run")
@@ -155,63 +179,85 @@ def train(
                initial=first, total=steps)
     start = time.perf_counter()
     for step in bar:
-        paths = train_positions[rng.integers(0, len(train_positions), batch_size)]  # (B, T+1, D)
-        if settings.curriculum:
-            paths = paths[:, : sequence_length(settings, step, full_length) + 1]
-        batch = task.batch_from_positions(paths)
-        inputs = torch.from_numpy(mask_inputs(batch.inputs, settings.masking, rng)).to(device)
-        targets = torch.from_numpy(batch.targets).to(device)
-        start_code = torch.from_numpy(batch.start_code).to(device)
-        outputs = model(inputs, start_code, adaptation=job.mechanisms.adaptation, momentum=job.mechanisms.momentum,
-                        generator=noise_gen)
-        loss = torch.nn.functional.mse_loss(outputs, targets)
-        if not torch.isfinite(loss):
-            raise FloatingPointError(f"training loss became {loss.item()} at step {step + 1} of {steps}; "
-                                     "no output written")
+        batches = [_batch(task, pool, rng, settings, step, batch_size, device) for pool, rng in zip(pools, rngs)]
+        outputs = ensemble([b[0] for b in batches], [b[2] for b in batches], adaptation=mechanisms.adaptation,
+                           momentum=mechanisms.momentum, generators=noise_gens)
+        member_losses = [torch.nn.functional.mse_loss(out, b[1]) for out, b in zip(outputs, batches)]
+        for job, loss in zip(jobs, member_losses):
+            if not torch.isfinite(loss):
+                raise FloatingPointError(f"training loss of seed {job.seed} became {loss.item()} at step {step + 1} "
+                                         f"of {steps}; no output written")
         optimiser.zero_grad(set_to_none=True)
-        loss.backward()
+        torch.autograd.backward(member_losses)  # each member's loss, each its own gradient
         if clip:
-            torch.nn.utils.clip_grad_norm_(model.parameters(), clip)
+            for model in models:
+                torch.nn.utils.clip_grad_norm_(model.parameters(), clip)
         if scheduled:  # else Adam keeps lr untouched: training bitwise as without a schedule
             for group in optimiser.param_groups:
                 group["lr"] = learning_rate(settings, step)
         optimiser.step()
-        losses[step] = loss.item()
+        losses[:, step] = [loss.item() for loss in member_losses]
         if step % log_every == 0 or step == steps - 1:
-            bar.set_postfix(loss=f"{losses[step]:.4g}")
+            shown = " ".join(f"{x:.5g}" for x in losses[:, step])
+            bar.set_postfix(loss=shown)
             if bar.disable:
-                log(f"step {step + 1}/{steps} loss {losses[step]:.5g} ({time.perf_counter() - start:.1f} s)")
+                log(f"step {step + 1}/{steps} loss {shown} ({time.perf_counter() - start:.1f} s)")
         if every and (step + 1) % every == 0 and step + 1 < steps:
             save_checkpoint(checkpoint, {
                 "key": key, "step": step + 1,
-                "model": {k: v.detach().cpu() for k, v in model.state_dict().items()},
+                "models": [{k: v.detach().cpu() for k, v in model.state_dict().items()} for model in models],
                 "optimiser": optimiser.state_dict(),
-                "batch_rng": json.dumps(rng.bit_generator.state),
-                "noise_rng": noise_gen.get_state(),
-                "losses": torch.from_numpy(losses[: step + 1].copy()),
+                "batch_rngs": [json.dumps(rng.bit_generator.state) for rng in rngs],
+                "noise_rngs": [gen.get_state() for gen in noise_gens],
+                "losses": torch.from_numpy(losses[:, : step + 1].copy()),
             })
-    loss_ds = xr.Dataset(
-        {"loss": ("step", losses, {"units": "1", "long_name": "training MSE between readout and target"})},
-        coords={"step": ("step", np.arange(1, steps + 1), {"units": "1", "long_name": "optimiser step"})},
+    return [model.cpu() for model in models], [_loss_dataset(row) for row in losses]
+
+
+def _batch(task: Task, pool: np.ndarray, rng: np.random.Generator, settings: TrainSettings, step: int,
+           batch_size: int, device: torch.device):
+    """One member's training batch of optimiser step ``step``: (inputs (B, T, D_in) masked,
+    targets (B, T, C), start codes (B, C)) from ``batch_size`` paths drawn from ``pool`` with its
+    own ``rng`` (cut to the curriculum's length at this step)."""
+    paths = pool[rng.integers(0, len(pool), batch_size)]  # (B, T+1, D)
+    if settings.curriculum:
+        paths = paths[:, : sequence_length(settings, step, pool.shape[1] - 1) + 1]
+    batch = task.batch_from_positions(paths)
+    inputs = torch.from_numpy(mask_inputs(batch.inputs, settings.masking, rng)).to(device)
+    return inputs, torch.from_numpy(batch.targets).to(device), torch.from_numpy(batch.start_code).to(device)
+
+
+def _loss_dataset(loss: np.ndarray) -> xr.Dataset:
+    """A loss curve (S,) as a dataset on the ``step`` dim (optimiser steps from 1)."""
+    return xr.Dataset(
+        {"loss": ("step", loss, {"units": "1", "long_name": "training MSE between readout and target"})},
+        coords={"step": ("step", np.arange(1, len(loss) + 1), {"units": "1", "long_name": "optimiser step"})},
     )
-    return model.cpu(), loss_ds
 
 
-def train_file(job: TrainJob, train_paths: str | Path, out_model: str | Path, out_loss: str | Path,
+def train_file(jobs: list[TrainJob], train_paths: list, out_models: list, out_losses: list,
                device: torch.device = torch.device("cpu"), log=print, checkpoint: str | Path | None = None,
                log_every: int = 100, checkpoint_every: int = 0) -> str:
-    """The train stage: :func:`train` on the pool in ``train_paths``; writes the model file and the
-    loss curve, then deletes the checkpoint (the outputs are complete: a rerun starts afresh).
-    Returns a line for the log."""
+    """The train stage: :func:`train_ensemble` of ``jobs`` (the seeds of one variant; one job is
+    an ensemble of one) on the pools in ``train_paths``; writes each member's model file and loss
+    curve, then deletes the checkpoint (the outputs are complete: a rerun starts afresh). Returns a
+    line for the log."""
     from .metrics import final_loss
 
-    pool = read_dataset(train_paths, required=("position",))["position"].values
-    log(f"train {job.task.name}/{job.variant} seed {job.seed}: device {device}, torch threads {torch.get_num_threads()}")
-    model, loss = train(job, pool, device=device, log=log, checkpoint=checkpoint, log_every=log_every,
-                        checkpoint_every=checkpoint_every)
-    loss.attrs = provenance(f"training loss {job.task.name}/{job.variant}", job, job.seed)
-    write_dataset(loss, out_loss)
-    save_model(out_model, model, job)
+    if not len(jobs) == len(train_paths) == len(out_models) == len(out_losses):
+        raise ValueError(f"train: {len(jobs)} jobs need as many --train-paths, --out-model and --out-loss "
+                         f"(got {len(train_paths)}, {len(out_models)}, {len(out_losses)})")
+    pools = [read_dataset(path, required=("position",))["position"].values for path in train_paths]
+    name = f"{jobs[0].task.name}/{jobs[0].variant}"
+    log(f"train {name} seeds {' '.join(str(j.seed) for j in jobs)}: device {device}, "
+        f"torch threads {torch.get_num_threads()}")
+    models, losses = train_ensemble(jobs, pools, device=device, log=log, checkpoint=checkpoint, log_every=log_every,
+                                    checkpoint_every=checkpoint_every)
+    for job, model, loss, out_model, out_loss in zip(jobs, models, losses, out_models, out_losses):
+        loss.attrs = provenance(f"training loss {job.task.name}/{job.variant}", job, job.seed)
+        write_dataset(loss, out_loss)
+        save_model(out_model, model, job)
     if checkpoint:
         Path(checkpoint).unlink(missing_ok=True)
-    return f"{job.task.name}/{job.variant} seed {job.seed}: final loss {final_loss(loss['loss'].values):.5g}"
+    finals = ", ".join(f"{final_loss(loss['loss'].values):.5g}" for loss in losses)
+    return f"{name} seeds {' '.join(str(j.seed) for j in jobs)}: final loss {finals}"

@@ -57,27 +57,34 @@ def synthesis_job(split):
     return lambda w: rc.to_json(rc.synthesis_job(config, w.task, split, int(w.seed) if split == "train" else None))
 
 
-def train_job(wildcards):
-    return rc.to_json(rc.train_job(config, wildcards.task, wildcards.variant, int(wildcards.seed)))
+# Training, replay and metrics run all seeds of a (task, variant) in one job: an ensemble (the
+# members are trained side by side, each bit for bit as alone), a list of jobs in one process.
+def train_jobs(wildcards):
+    return rc.to_json([rc.train_job(config, wildcards.task, wildcards.variant, s) for s in SEEDS])
 
 
-def replay_job(wildcards):
-    return rc.to_json(rc.replay_job(config, wildcards.task, wildcards.variant, int(wildcards.seed)))
+def replay_jobs(wildcards):
+    return rc.to_json([rc.replay_job(config, wildcards.task, wildcards.variant, s) for s in SEEDS])
 
 
-def metrics_job(wildcards):
-    return rc.to_json(rc.metrics_job(config, wildcards.task, wildcards.variant, int(wildcards.seed)))
+def metrics_jobs(wildcards):
+    return rc.to_json([rc.metrics_job(config, wildcards.task, wildcards.variant, s) for s in SEEDS])
+
+
+def seeds_of(pattern):
+    """``pattern`` (with {task}, {variant} wildcards and {seed}) for every seed of the config."""
+    return expand(pattern.replace("{task}", "{{task}}").replace("{variant}", "{{variant}}"), seed=SEEDS)
 
 
 def model_of(wildcards):
-    """The model file a variant replays (its own, or its ``model_from`` variant's)."""
+    """The model files (one per seed) a variant replays (its own, or its ``model_from`` variant's)."""
     source = rc.trained_variant(config, wildcards.variant)
-    return f"results/models/{wildcards.task}/{source}/seed{wildcards.seed}.pt"
+    return [f"results/models/{wildcards.task}/{source}/seed{s}.pt" for s in SEEDS]
 
 
 def loss_of(wildcards):
     source = rc.trained_variant(config, wildcards.variant)
-    return f"results/models/{wildcards.task}/{source}/seed{wildcards.seed}_loss.nc"
+    return [f"results/models/{wildcards.task}/{source}/seed{s}_loss.nc" for s in SEEDS]
 
 
 # Resource estimates for cluster jobs (SLURM), from the config's sizes. Calibration: one Adam step
@@ -103,25 +110,27 @@ def _rate():
 
 
 def train_mem_mb(wildcards, attempt):
-    """MB for a training job: 1 GB for Python, torch and Snakemake in the job, plus about 20
-    (B, T, N) float32 tensors kept for backprop; grows with each retry."""
+    """MB for a training job (an ensemble of one member per seed): 1 GB for Python, torch and
+    Snakemake in the job, plus about 20 (B, T, N) float32 tensors per member kept for backprop;
+    grows with each retry."""
     n, b, t, _ = _sizes(wildcards)
-    return int(1000 + 20 * b * t * n * 4 / 1e6) * attempt
+    return int(1000 + 20 * b * t * n * 4 * len(SEEDS) / 1e6) * attempt
 
 
 def train_runtime(wildcards, attempt):
-    """Minutes for a training job: steps * B * T * N^2 cell-units at CPU_RATE per thread (threads
-    scale as threads^0.75) or GPU_RATE, with a 1.5x margin; at least 10; grows with each retry."""
+    """Minutes for a training job: steps * B * T * N^2 cell-units per member at CPU_RATE per thread
+    (threads scale as threads^0.75) or GPU_RATE, with a 1.5x margin (an ensemble is no slower than
+    its members one after the other); at least 10; grows with each retry."""
     n, b, t, steps = _sizes(wildcards)
-    work = steps * b * t * n * n
+    work = steps * b * t * n * n * len(SEEDS)
     return max(10, math.ceil(1.5 * work / _rate() / 60)) * attempt
 
 
 def replay_runtime(wildcards, attempt):
-    """Minutes for a replay job: trajectories * steps * N^2 forward cell-units (a third of a
-    training unit's cost) at the training rate, with a 3x margin; at least 10."""
+    """Minutes for a replay job (every seed): trajectories * steps * N^2 forward cell-units per seed
+    (a third of a training unit's cost) at the training rate, with a 3x margin; at least 10."""
     n = _sizes(wildcards)[0]
-    work = config["replay"]["trajectories"] * config["replay"]["steps"] * n * n / 3
+    work = config["replay"]["trajectories"] * config["replay"]["steps"] * n * n / 3 * len(SEEDS)
     return max(10, math.ceil(3 * work / _rate() / 60)) * attempt
 
 
@@ -160,7 +169,8 @@ def figure_targets():
 
 
 def unit_targets():
-    """Every per-(task, variant, seed) output, so that deleting one regenerates it and its dependents."""
+    """Every per-(task, variant, seed) output, so that deleting one regenerates it (its job makes
+    every seed of its variant) and its dependents."""
     units = per_task("results/models/{task}/{variant}/seed{seed}.pt", trained=True)
     for stage in ("replay", "metrics"):
         units += per_task(f"results/{stage}/{{task}}/{{variant}}/seed{{seed}}.nc")

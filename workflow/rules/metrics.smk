@@ -1,21 +1,21 @@
-# Metrics: one job per replay file, then one table over all of them.
+# Metrics: one job per (task, variant), every seed's replay file, then one table over all of them.
 
 
 rule metrics:
     input:
-        replay="results/replay/{task}/{variant}/seed{seed}.nc",
+        replay=seeds_of("results/replay/{task}/{variant}/seed{seed}.nc"),
         test="results/data/{task}/test.nc",
         loss=loss_of,
     output:
-        "results/metrics/{task}/{variant}/seed{seed}.nc",
+        seeds_of("results/metrics/{task}/{variant}/seed{seed}.nc"),
     log:
-        "results/logs/metrics/{task}/{variant}/seed{seed}.log",
+        "results/logs/metrics/{task}/{variant}.log",
     benchmark:
-        "results/benchmarks/metrics/{task}/{variant}/seed{seed}.tsv"
+        "results/benchmarks/metrics/{task}/{variant}.tsv"
     conda:
         CONDA_ENV
     params:
-        job=metrics_job,
+        job=metrics_jobs,
     shell:
         "python -m rnnreplay metrics --job {params.job:q} --replay {input.replay} --test-paths {input.test} "
         "--loss {input.loss} --out {output} 2> {log}"

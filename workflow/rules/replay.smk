@@ -1,4 +1,4 @@
-# Replay sampling: one job per (task, variant, seed); replay-only variants reuse a trained model.
+# Replay sampling: one job per (task, variant), every seed; replay-only variants reuse a trained model.
 
 
 rule replay:
@@ -6,11 +6,11 @@ rule replay:
         model=model_of,
         test="results/data/{task}/test.nc",
     output:
-        "results/replay/{task}/{variant}/seed{seed}.nc",
+        seeds_of("results/replay/{task}/{variant}/seed{seed}.nc"),
     log:
-        "results/logs/replay/{task}/{variant}/seed{seed}.log",
+        "results/logs/replay/{task}/{variant}.log",
     benchmark:
-        "results/benchmarks/replay/{task}/{variant}/seed{seed}.tsv"
+        "results/benchmarks/replay/{task}/{variant}.tsv"
     conda:
         CONDA_ENV
     threads: THREADS
@@ -18,7 +18,7 @@ rule replay:
         mem_mb=2000,
         runtime=replay_runtime,
     params:
-        job=replay_job,
+        job=replay_jobs,
     shell:
         "python -m rnnreplay replay --job {params.job:q} --model {input.model} --test-paths {input.test} "
         "--out {output} --threads {threads} 2> {log}"

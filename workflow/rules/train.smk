@@ -1,16 +1,16 @@
-# Training: one job per (task, trained variant, seed).
+# Training: one job per (task, trained variant), its seeds trained side by side as an ensemble.
 
 
 rule train:
     input:
-        paths="results/data/{task}/train_seed{seed}.nc",
+        paths=seeds_of("results/data/{task}/train_seed{seed}.nc"),
     output:
-        model="results/models/{task}/{variant}/seed{seed}.pt",
-        loss="results/models/{task}/{variant}/seed{seed}_loss.nc",
+        model=seeds_of("results/models/{task}/{variant}/seed{seed}.pt"),
+        loss=seeds_of("results/models/{task}/{variant}/seed{seed}_loss.nc"),
     log:
-        "results/logs/train/{task}/{variant}/seed{seed}.log",
+        "results/logs/train/{task}/{variant}.log",
     benchmark:
-        "results/benchmarks/train/{task}/{variant}/seed{seed}.tsv"
+        "results/benchmarks/train/{task}/{variant}.tsv"
     conda:
         CONDA_ENV
     threads: THREADS
@@ -19,9 +19,9 @@ rule train:
         runtime=train_runtime,
         gpu=1 if config.get("device") == "cuda" else 0,
     params:
-        job=train_job,
+        job=train_jobs,
         # Outside the declared outputs: Snakemake deletes those before it reruns a job.
-        checkpoint="results/checkpoints/{task}/{variant}/seed{seed}.ckpt",
+        checkpoint="results/checkpoints/{task}/{variant}.ckpt",
     shell:
         "python -m rnnreplay train --job {params.job:q} --train-paths {input.paths} "
         "--out-model {output.model} --out-loss {output.loss} --threads {threads} --checkpoint {params.checkpoint} 2> {log}"
