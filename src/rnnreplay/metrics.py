@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from .checks import stage_outputs
 from .jobs import MetricsJob, MetricsSettings
 from .tasks import Task
 from .tasks.cells import wrap_angle
@@ -612,22 +613,28 @@ def _circular_variance(run):
     return circular_variance(run.position, run.burn)
 
 
+@stage_outputs("out")
 def metrics_file(job: MetricsJob, replay: str | Path, test_paths: str | Path, loss: str | Path,
                  out: str | Path) -> str:
     """The metrics stage: every registered metric of the replay file ``replay`` (against the
     held-out paths in ``test_paths`` and the loss curve in ``loss``), written to ``out``. The
-    subsample and Monte-Carlo seed derives from (task, seed, "metrics"). Returns a line for the log."""
+    subsample and Monte-Carlo seed derives from (task, seed, "metrics"). Returns a line for the log.
+    The inputs (against ``job``) and the output path are checked first (:mod:`rnnreplay.checks`)."""
+    from .checks import read_loss, read_paths, read_replay
     from .config import derive_seed
-    from .io import provenance, read_dataset, write_dataset
+    from .io import provenance, write_dataset
 
     task = job.task.build()
-    rep = read_dataset(replay, required=("position", "start_position"))
+    rep = read_replay(replay, job)
+    lag = job.settings.speed_lag
     optional = {k: rep[k].values if k in rep else None for k in ("active_position", "untrained_position")}
     run = ReplayRun(task=task, position=rep["position"].values, start=rep["start_position"].values,
-                    true_paths=read_dataset(test_paths, required=("position",))["position"].values,
+                    true_paths=read_paths(test_paths, job.task, "test", min_steps=lag,
+                                          reason=f"metrics.speed_lag {lag}")["position"].values,
                     settings=job.settings, seed=derive_seed(job.task.name, job.seed, "metrics"),
                     active=optional["active_position"], untrained=optional["untrained_position"],
-                    loss=read_dataset(loss, required=("loss",))["loss"].values, train_length=job.train_length)
+                    loss=read_loss(loss, job.task, job.trained_variant, job.seed)["loss"].values,
+                    train_length=job.train_length)
     values = compute_metrics(run)
     attrs = provenance(f"metrics {job.task.name}/{job.variant}", job, job.seed)
     write_dataset(metrics_dataset(values, task, attrs), out)

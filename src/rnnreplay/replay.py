@@ -10,8 +10,9 @@ import torch
 import xarray as xr
 
 from . import progress
+from .checks import read_model, read_paths, stage_outputs
 from .config import derive_seed
-from .io import load_model_file, provenance, read_dataset, write_dataset
+from .io import provenance, write_dataset
 from .jobs import Mechanisms, ReplayJob, ReplaySettings
 from .model import CellParams, make_cell
 from .tasks import Task
@@ -130,12 +131,14 @@ def replay(job: ReplayJob, state_dict: dict, test_paths: np.ndarray, device: tor
     return replay_dataset(result, task, attrs, active, untrained)
 
 
+@stage_outputs("out")
 def replay_file(job: ReplayJob, model: str | Path, test_paths: str | Path, out: str | Path,
                 device: torch.device = torch.device("cpu"), log=None) -> str:
     """The replay stage: :func:`replay` of the model file ``model`` from the test paths in
-    ``test_paths``, written to ``out``. Returns a line for the log."""
-    state, _ = load_model_file(model)
-    paths = read_dataset(test_paths, required=("position",))["position"].values
+    ``test_paths``, written to ``out``. Returns a line for the log. Both inputs (against ``job``)
+    and the output path are checked before the replay (:mod:`rnnreplay.checks`)."""
+    state = read_model(model, job.model, job.cell)
+    paths = read_paths(test_paths, job.task, "test")["position"].values
     ds = replay(job, state, paths, device=device, log=log)
     write_dataset(ds, out)
     return f"{job.task.name}/{job.variant} seed {job.seed}: {ds.sizes['trajectory']} x {ds.sizes['step']} steps -> {out}"

@@ -14,8 +14,9 @@ import torch
 import xarray as xr
 from tqdm.auto import tqdm
 
+from .checks import read_paths, stage_outputs
 from .config import derive_seed
-from .io import load_checkpoint, provenance, read_dataset, save_checkpoint, save_model, write_dataset
+from .io import load_checkpoint, provenance, save_checkpoint, save_model, write_dataset
 from .jobs import TrainJob, TrainSettings, to_json
 from .model import CellParams, make_cell
 from .tasks import Task
@@ -197,15 +198,17 @@ def train(
     return model.cpu(), loss_ds
 
 
+@stage_outputs("out_model", "out_loss", check_only=("checkpoint",))
 def train_file(job: TrainJob, train_paths: str | Path, out_model: str | Path, out_loss: str | Path,
                device: torch.device = torch.device("cpu"), log=print, checkpoint: str | Path | None = None,
                log_every: int = 100, checkpoint_every: int = 0) -> str:
     """The train stage: :func:`train` on the pool in ``train_paths``; writes the model file and the
     loss curve, then deletes the checkpoint (the outputs are complete: a rerun starts afresh).
-    Returns a line for the log."""
+    Returns a line for the log. The pool (against ``job``) and the output paths are checked before
+    training (:mod:`rnnreplay.checks`)."""
     from .metrics import final_loss
 
-    pool = read_dataset(train_paths, required=("position",))["position"].values
+    pool = read_paths(train_paths, job.task, "train", job.seed)["position"].values
     log(f"train {job.task.name}/{job.variant} seed {job.seed}: device {device}, torch threads {torch.get_num_threads()}")
     model, loss = train(job, pool, device=device, log=log, checkpoint=checkpoint, log_every=log_every,
                         checkpoint_every=checkpoint_every)
