@@ -97,6 +97,7 @@ def duplicate_key_errors(text: str, source: str | Path = "config") -> list[str]:
 
 
 def _repeated_key_lines(root, source) -> list[str]:
+    """:func:`_repeated_keys` of the composed YAML ``root`` as lines naming the file ``source``."""
     return [f"{source}:{line}: {_where(key)}: key repeated (first at line {first}); YAML would silently keep "
             "the later value" for key, line, first in _repeated_keys(root)]
 
@@ -556,7 +557,8 @@ def _size_errors(config: dict, memory_mb: float | None = None) -> list[str]:
     for (stage, task), (total, variant, terms) in worst.items():
         if total > limit:
             _, key, formula = max(terms, key=lambda term: term[0])
-            job = task if stage == "synthesis" else f"{task}/{trained_variant(config, variant) if stage == 'training' else variant}"
+            shown = trained_variant(config, variant) if stage == "training" else variant
+            job = task if stage == "synthesis" else f"{task}/{shown}"
             over.setdefault(key, []).append((total, stage, job, formula))
     errors = []
     for key, jobs in over.items():

@@ -198,7 +198,7 @@ def _build(cls, data: dict):
         if f.name not in data:
             continue
         value = data[f.name]
-        if f.type in ("int", "int | None") and not _is_int(value) and not (value is None and "None" in f.type):
+        if f.type in INT_TYPES and not _is_int(value) and not (value is None and f.type in INT_TYPES[2:]):
             raise ValueError(f"{cls.__name__}.{f.name}: expected an integer, got {value!r}")
         part = None if cls not in JOB_TYPES.values() else (  # a job's parts have no parts of their own
             settings.get(cls) if f.name == "settings" else nested.get(f.name))
@@ -209,6 +209,9 @@ def _build(cls, data: dict):
         return cls(**values)
     except TypeError as exc:
         raise ValueError(f"{cls.__name__}: {exc}") from exc
+
+
+INT_TYPES = ("int", int, "int | None", int | None)  # a field's annotation, as a string or a type
 
 
 def _is_int(value) -> bool:
