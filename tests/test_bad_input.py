@@ -6,11 +6,14 @@ from __future__ import annotations
 import contextlib
 import copy
 import io as io_
+import itertools
 import json
+import math
 import os
 import re
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -51,7 +54,14 @@ def _delete(*path):
     return mutate
 
 
-# (kind of mistake, values to try, how to apply one, a key the message must name)
+INTEGER_KEYS = [("data", "steps"), ("data", "test_trajectories"), ("replay", "steps"), ("replay", "trajectories"),
+                ("train", "batch"), ("metrics", "burn_in"), ("model", "hidden"), ("seeds", 0)]
+# (key, a value from which on every job estimate exceeds the memory of any machine: over 1 TiB)
+HUGE = [(("model", "hidden"), 10**6), (("replay", "steps"), 10**11), (("replay", "trajectories"), 10**11),
+        (("data", "train_trajectories"), 10**10), (("data", "test_trajectories"), 10**10), (("train", "batch"), 10**10)]
+
+# (kind of mistake, values to try, how to apply one, a key the message must name: a format string
+# of the value ``v``, or a function of it)
 BAD = [
     ("negative seed", st.integers(max_value=-1), lambda c, v: c["seeds"].append(v), "seeds."),
     ("seed not an integer", st.one_of(st.text(max_size=3), st.floats().filter(lambda x: not x.is_integer())), lambda c, v: c["seeds"].append(v), "seeds."),
@@ -101,6 +111,23 @@ BAD = [
      _set("variants", "noleak"), "variants.noleak"),
     ("bad task name", st.sampled_from(["t-maze", "1maze", "t maze"]),
      lambda c, v: c["tasks"].update({v: {"kind": "tmaze"}}), "tasks"),
+    # Configs that used to validate, then crash or quietly change meaning (issue 15)
+    ("integer field given a whole float", st.tuples(st.sampled_from(INTEGER_KEYS), st.integers(2, 30)),
+     lambda c, v: _set(*v[0])(c, float(v[1])), lambda v: ".".join(map(str, v[0]))),
+    ("size beyond any machine's memory", st.one_of(*[st.tuples(st.just(k), st.integers(low, 100 * low)) for k, low in HUGE]),
+     lambda c, v: _set(*v[0])(c, v[1]), lambda v: ".".join(v[0])),
+    ("burn-in as long as the replay", st.integers(39, 10**6), _set("metrics", "burn_in"), "metrics.burn_in"),
+    ("speed lag longer than the test paths", st.integers(31, 10**6), _set("metrics", "speed_lag"), "metrics.speed_lag"),
+    ("hidden states stored less often than once", st.integers(41, 10**4), _set("replay", "hidden_every"),
+     "replay.hidden_every"),
+    ("variant name that is not a safe folder", st.sampled_from(["..", ".", ".x", "x.", "..."]),
+     lambda c, v: c["variants"].update({v: {}}), "variants: '{v}'"),
+    ("variant names that differ only in case", st.sampled_from(["Noleak", "NOLEAK", "noLeak"]),
+     lambda c, v: c["variants"].update({v: {"leak": 0.5}}), "'{v}'"),
+    ("task names that differ only in case", st.sampled_from(["Tmaze", "TMAZE", "tMaze"]),
+     lambda c, v: c["tasks"].update({v: {"kind": "tmaze"}}), "'{v}'"),
+    ("replay-only variant with another shape", st.integers(17, 64), _set("variants", "leak_replay_lv0.5", "hidden"),
+     "variants.leak_replay_lv0.5.hidden"),
 ]
 
 
@@ -111,7 +138,7 @@ def bad_configs(draw, kinds=BAD):
     value = draw(values)
     cfg = copy.deepcopy(TINY)
     mutate(cfg, value)
-    return kind, cfg, key.format(v=value)
+    return kind, cfg, key(value) if callable(key) else key.format(v=value)
 
 
 def test_there_are_at_least_20_kinds_of_bad_config():
@@ -229,7 +256,7 @@ def test_truncated_input_files(job, tmp_path):
 def test_foreign_input_files(job, tmp_path):
     # a loss file where test paths belong; a NetCDF where the model belongs; a foreign torch file
     assert_clean_failure(replay(job, job / "m.pt", job / "loss.nc", tmp_path / "r.nc"),
-                         "loss.nc", "missing variables ['position']")
+                         "loss.nc", "this is the loss curve of tmaze/noleak", "the job needs the test paths of tmaze")
     assert_clean_failure(replay(job, job / "test.nc", job / "test.nc", tmp_path / "r.nc"),
                          "test.nc", "not a rnnreplay model")
     import torch
@@ -269,3 +296,350 @@ def test_read_dataset_reports_foreign_files(tmp_path):
     (tmp_path / "x.nc").write_text("hello")
     with pytest.raises(ValueError, match="x.nc: not a readable NetCDF"):
         io.read_dataset(tmp_path / "x.nc")
+
+
+# ---------------------------------------------------------------------------------------------
+# Issue 15, class by class: repeated YAML keys, whole floats, sizes, lengths, names (config);
+# input files that belong to another job; OS errors. Then one fuzz test over all of them.
+
+
+def test_repeated_yaml_keys_are_refused_naming_file_line_and_key(tmp_path):
+    text = (ROOT / "tests" / "configs" / "tiny.yaml").read_text()
+    text = text.replace("device: cpu\n", "device: cpu\ndevice: cuda\nseeds: [0]\n")
+    text = text.replace("metrics: {burn_in: 5,", "metrics: {burn_in: 5, burn_in: 6,")
+    (tmp_path / "c.yaml").write_text(text)
+    errors = rc.config_file_errors(tmp_path / "c.yaml")
+    assert [e.split(": ", 2)[1] for e in errors] == ["device", "seeds", "metrics.burn_in"], errors
+    assert all(str(tmp_path / "c.yaml") in e and "key repeated (first at line" in e for e in errors)
+    with pytest.raises(ValueError, match=r"c.yaml:4: device: key repeated \(first at line 3\).*\(and 2 more\)"):
+        rc.load_yaml(tmp_path / "c.yaml")
+    with pytest.raises(SystemExit, match="device: key repeated"):
+        rc.exit_if_invalid(TINY, SCHEMA, files=[tmp_path / "c.yaml"])
+
+
+def test_integer_fields_refuse_whole_floats():
+    cfg = copy.deepcopy(TINY)
+    cfg["data"]["steps"] = 20.0
+    cfg["variants"]["noleak"]["train"] = {"batch": 8.0}
+    assert rc.config_errors(cfg, SCHEMA) == ["data.steps: 20.0 is not of type 'integer'",
+                                              "variants.noleak.train.batch: 8.0 is not of type 'integer'"]
+
+
+def test_sizes_are_checked_against_memory_naming_the_key_and_the_estimate():
+    assert rc.config_errors(TINY, SCHEMA, memory_mb=64) == []
+    cfg = copy.deepcopy(TINY)
+    cfg["tasks"]["rat"]["model"] = {"hidden": 10**7}
+    [line] = rc.config_errors(cfg, SCHEMA)
+    assert line.startswith("tasks.rat.model.hidden: training of rat/noleak would need about ") and "PiB" in line
+    assert "(tasks.rat.model.hidden 10000000)^2" in line and "of this machine's memory" in line
+    errors = rc.config_errors(TINY, SCHEMA, memory_mb=0.5)  # the tiny jobs need up to ~1 MiB each
+    assert errors and all(re.match(r"[\w.]+: \w+ of [\w/]+ would need about [\d.]+ KiB of memory \(", e) for e in errors)
+    assert any("mem_mb 0.5 (--resources)" in e for e in errors)
+    assert rc.config_errors(TINY, SCHEMA, memory_mb=math.inf) == []
+
+
+def test_burn_in_and_lags_are_checked_against_replay_and_test_paths():
+    cfg = copy.deepcopy(TINY)
+    cfg["metrics"].update(burn_in=39, speed_lag=31)
+    cfg["tasks"]["rat"]["data"] = {"test_steps": 60}
+    assert rc.config_errors(cfg, SCHEMA) == [
+        "metrics.burn_in: 39 leaves fewer than 2 of the replay.steps 40 replay steps (at most 38); the metrics would "
+        "silently drop 38 steps instead",
+        "metrics.speed_lag: 31 is longer than the test paths of tmaze, triangle, openfield, headdirection "
+        "(data.test_steps 30); speed and compression would compare replay at lag 31 with test paths at lag 30"]
+
+
+def test_names_are_safe_folders_that_do_not_collide():
+    cfg = copy.deepcopy(TINY)
+    cfg["variants"][".."] = {}
+    cfg["tasks"]["tmaze"]["variants"].append("..")
+    cfg["variants"]["NoLeak"] = {"leak": 0.5}
+    assert rc.config_errors(cfg, SCHEMA) == [
+        "variants: '..' is not a safe folder name (results/models/<task>/../seed0.pt would leave its folder); use "
+        "letters, digits and _, with dots only inside the name",
+        "variants: 'noleak' and 'NoLeak' differ only in case; on a case-insensitive file system (macOS, Windows) both "
+        "would write results/models/<task>/noleak/seed0.pt"]
+
+
+def dry_run_text(text: str, tmp: Path, *extra) -> subprocess.CompletedProcess:
+    """A Snakemake dry run of the config ``text`` given as config.yaml (the Snakefile's own
+    configfile, or ``--configfile`` with ``extra``)."""
+    (tmp / "config.yaml").write_text(text)
+    env = dict(os.environ, PATH=f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}")
+    return subprocess.run([sys.executable, "-m", "snakemake", "-n", "--snakefile", str(ROOT / "Snakefile"),
+                           "--directory", str(tmp), *extra], cwd=tmp, env=env, capture_output=True, text=True,
+                          timeout=300)
+
+
+@pytest.mark.workflow
+@pytest.mark.parametrize("extra", [(), ("--configfile", "config.yaml")])
+def test_snakemake_refuses_repeated_keys_and_floats_before_any_job(extra, tmp_path):
+    text = (ROOT / "tests" / "configs" / "tiny.yaml").read_text().replace("device: cpu\n", "device: cpu\ndevice: cuda\n")
+    text = text.replace("test_steps: 30}", "test_steps: 30.0}")
+    proc = dry_run_text(text, tmp_path, *extra)
+    out = proc.stdout + proc.stderr
+    assert proc.returncode == 1 and "Traceback" not in out and "rule " not in out, out
+    assert "config.yaml:4: device: key repeated (first at line 3)" in out, out
+    assert "data.test_steps: 30.0 is not of type 'integer'" in out, out
+
+
+@pytest.mark.workflow
+def test_snakemake_checks_sizes_against_resources_mem_mb(tmp_path):
+    text = (ROOT / "tests" / "configs" / "tiny.yaml").read_text().replace("replay: {trajectories: 6, steps: 40,",
+                                                                          "replay: {trajectories: 6, steps: 4000,")
+    proc = dry_run_text(text, tmp_path, "--resources", "mem_mb=5")
+    out = proc.stdout + proc.stderr
+    assert proc.returncode == 1 and "- replay.steps: replay of openfield/gru would need about" in out, out
+    assert "more than the 5 MiB of mem_mb 5 (--resources)" in out and "Traceback" not in out, out
+
+
+# --- Input files of another job, through the CLI ------------------------------------------------
+
+WORLD_TASKS = {"tmaze": ["noleak", "leak_adapt_mom"], "headdirection": ["noisy"]}
+
+
+@pytest.fixture(scope="module")
+def world(tmp_path_factory):
+    """Every file of two tasks (2-D tmaze with two variants, 1-D head direction) at seed 0, and
+    tmaze's seed-1 training pool: ``files[(kind, task, variant or split)]`` -> path, and each
+    (task, variant)'s train, replay and metrics jobs as JSON files."""
+    tmp = tmp_path_factory.mktemp("world")
+    cfg = {**TINY, "data": DATA, "train": {**TINY["train"], "steps": 3},
+           "tasks": {t: {**TINY["tasks"][t], "variants": v} for t, v in WORLD_TASKS.items()}}
+    files, jobs = {}, {}
+    for task, variants in WORLD_TASKS.items():
+        for split, seed in (("train", 0), ("test", None), *([("train", 1)] if task == "tmaze" else [])):
+            name = f"{split}{'' if seed is None else seed}"
+            files[("paths", task, name)] = tmp / task / f"{name}.nc"
+            job = rc.to_json(rc.synthesis_job(cfg, task, split, seed))
+            assert cli("synthesize", "--job", job, "--out", files[("paths", task, name)]).returncode == 0
+        for variant in variants:
+            folder = tmp / task / variant
+            folder.mkdir()
+            for stage in ("train", "replay", "metrics"):
+                jobs[(stage, task, variant)] = folder / f"{stage}.json"
+                jobs[(stage, task, variant)].write_text(rc.to_json(getattr(rc, f"{stage}_job")(cfg, task, variant, 0)))
+            for kind, name in (("model", "m.pt"), ("loss", "loss.nc"), ("replay", "replay.nc"), ("metrics", "metrics.nc")):
+                files[(kind, task, variant)] = folder / name
+            for stage, inputs, outputs in STAGES:
+                args = [f"@{jobs[(stage, task, variant)]}"]
+                for flag, key in (*inputs, *outputs):
+                    args += [flag, files[key(task, variant)]]
+                proc = cli(stage, "--job", *args)
+                assert proc.returncode == 0, proc.stderr
+    return tmp, files, jobs
+
+
+# (stage, [(flag, which file: (task, variant) -> key of files)] of its inputs, the same of its outputs)
+STAGES = [
+    ("train", [("--train-paths", lambda t, v: ("paths", t, "train0"))],
+     [("--out-model", lambda t, v: ("model", t, v)), ("--out-loss", lambda t, v: ("loss", t, v))]),
+    ("replay", [("--model", lambda t, v: ("model", t, v)), ("--test-paths", lambda t, v: ("paths", t, "test"))],
+     [("--out", lambda t, v: ("replay", t, v))]),
+    ("metrics", [("--replay", lambda t, v: ("replay", t, v)), ("--test-paths", lambda t, v: ("paths", t, "test")),
+                 ("--loss", lambda t, v: ("loss", t, v))], [("--out", lambda t, v: ("metrics", t, v))]),
+]
+
+
+def run_stage(world, stage, task, variant, swaps: dict, out_dir: Path):
+    """Run ``stage`` of (task, variant) with its own inputs, except the flags in ``swaps`` (flag ->
+    another path), writing to fresh outputs in ``out_dir``; returns (process, outputs)."""
+    _, files, jobs = world
+    _, inputs, outputs = next(s for s in STAGES if s[0] == stage)
+    args, outs = [], []
+    for flag, key in inputs:
+        args += [flag, swaps.get(flag, files[key(task, variant)])]
+    for flag, _ in outputs:
+        outs.append(out_dir / f"{stage}{flag}.out")
+        args += [flag, outs[-1]]
+    return cli(stage, "--job", f"@{jobs[(stage, task, variant)]}", *args), outs
+
+
+@pytest.mark.parametrize("stage, task, variant, flag, key, needles", [
+    ("replay", "tmaze", "noleak", "--test-paths", ("paths", "headdirection", "test"),
+     ["this is the test paths of headdirection (task kind headdirection); the job needs the test paths of tmaze"]),
+    ("replay", "tmaze", "noleak", "--test-paths", ("replay", "tmaze", "noleak"),
+     ["this is the replay of tmaze/noleak seed 0 (task kind tmaze); the job needs the test paths of tmaze"]),
+    ("replay", "tmaze", "noleak", "--model", ("model", "headdirection", "noisy"),
+     ["this is the model of headdirection/noisy seed 0", "the job needs the model of tmaze/noleak seed 0"]),
+    ("replay", "tmaze", "noleak", "--model", ("model", "tmaze", "leak_adapt_mom"),
+     ["this is the model of tmaze/leak_adapt_mom", "needs the model of tmaze/noleak"]),
+    ("train", "tmaze", "noleak", "--train-paths", ("paths", "tmaze", "train1"),
+     ["this is the train paths of tmaze seed 1", "the job needs the train paths of tmaze seed 0"]),
+    ("train", "tmaze", "noleak", "--train-paths", ("paths", "tmaze", "test"),
+     ["this is the test paths of tmaze", "the job needs the train paths of tmaze seed 0"]),
+    ("metrics", "tmaze", "noleak", "--replay", ("replay", "tmaze", "leak_adapt_mom"),
+     ["this is the replay of tmaze/leak_adapt_mom seed 0", "the job needs the replay of tmaze/noleak seed 0"]),
+    ("metrics", "tmaze", "noleak", "--loss", ("loss", "headdirection", "noisy"),
+     ["this is the loss curve of headdirection/noisy", "the job needs the loss curve of tmaze/noleak seed 0"]),
+    ("metrics", "headdirection", "noisy", "--test-paths", ("metrics", "headdirection", "noisy"),
+     ["this is the metrics of headdirection/noisy", "the job needs the test paths of headdirection"]),
+])
+def test_an_input_file_of_another_job_is_refused_naming_it(world, tmp_path, stage, task, variant, flag, key,
+                                                          needles):
+    path = world[1][key]
+    proc, outs = run_stage(world, stage, task, variant, {flag: path}, tmp_path)
+    assert_clean_failure(proc, str(path), *needles)
+    assert not any(p.exists() for p in outs) and list(tmp_path.iterdir()) == []
+
+
+def test_a_model_is_checked_against_the_jobs_cell_and_shapes(world, tmp_path):
+    import torch
+
+    _, files, jobs = world
+    spec = json.loads(jobs[("replay", "tmaze", "noleak")].read_text())
+    spec["model"]["cell"]["hidden"] = spec["cell"]["hidden"] = 32  # the job wants another network
+    proc = cli("replay", "--job", json.dumps(spec), "--model", files[("model", "tmaze", "noleak")], "--test-paths",
+               files[("paths", "tmaze", "test")], "--out", tmp_path / "r.nc")
+    assert_clean_failure(proc, "m.pt: this is the model of tmaze/noleak seed 0",
+                         "(cell.hidden: 16 in the file, 32 expected)")
+    blob = torch.load(files[("model", "tmaze", "noleak")], weights_only=True)  # weights that lie about their job
+    blob["state_dict"]["recurrent.weight"] = torch.zeros(8, 8)
+    torch.save(blob, tmp_path / "odd.pt")
+    proc = replay_in(world, tmp_path / "odd.pt", tmp_path / "r.nc")
+    assert_clean_failure(proc, "odd.pt: weights recurrent.weight have shape (8, 8); the job's cell (rnn, hidden 16) "
+                               "on task tmaze needs (16, 16)")
+    assert not (tmp_path / "r.nc").exists()
+
+
+def replay_in(world, model, out):
+    _, files, jobs = world
+    return cli("replay", "--job", f"@{jobs[('replay', 'tmaze', 'noleak')]}", "--model", model,
+               "--test-paths", files[("paths", "tmaze", "test")], "--out", out)
+
+
+def test_a_replay_too_short_for_the_metrics_is_refused(world, tmp_path):
+    _, files, jobs = world
+    spec = json.loads(jobs[("metrics", "tmaze", "noleak")].read_text())
+    spec["settings"]["burn_in"] = 60
+    proc = cli("metrics", "--job", json.dumps(spec), "--replay", files[("replay", "tmaze", "noleak")], "--test-paths",
+               files[("paths", "tmaze", "test")], "--loss", files[("loss", "tmaze", "noleak")], "--out", tmp_path / "x.nc")
+    assert_clean_failure(proc, "replay.nc: replay of 40 steps; metrics.burn_in 60 and metrics.speed_lag 5 need at least 62")
+    spec["settings"].update(burn_in=5, speed_lag=13)
+    proc = cli("metrics", "--job", json.dumps(spec), "--replay", files[("replay", "tmaze", "noleak")], "--test-paths",
+               files[("paths", "tmaze", "test")], "--loss", files[("loss", "tmaze", "noleak")], "--out", tmp_path / "x.nc")
+    assert_clean_failure(proc, "test.nc: paths of 12 steps; metrics.speed_lag 13 needs at least 13")
+    assert list(tmp_path.iterdir()) == []
+
+
+# --- OS errors: one line naming the path and the cause, before the work, nothing partial ----------
+
+
+def test_an_unreadable_job_file_is_one_line(world, tmp_path):
+    for spec, cause in ((tmp_path, "Is a directory"), (tmp_path / "none.json", "No such file")):
+        proc = cli("replay", "--job", f"@{spec}", "--model", "m.pt", "--test-paths", "t.nc", "--out", tmp_path / "r.nc")
+        assert_clean_failure(proc, f"--job @{spec}: cannot read {spec} ({cause}")
+    assert not (tmp_path / "r.nc").exists()
+
+
+def test_an_output_that_cannot_be_written_stops_the_stage_before_its_work(world, tmp_path, monkeypatch):
+    import rnnreplay.replay
+
+    monkeypatch.setattr(rnnreplay.replay, "replay", lambda *a, **k: pytest.fail("the replay ran"))
+    model = world[1][("model", "tmaze", "noleak")]
+    (tmp_path / "out.nc").mkdir()
+    assert_clean_failure(replay_in(world, model, tmp_path / "out.nc"), f"{tmp_path / 'out.nc'}: the output path is a directory")
+    (tmp_path / "file").write_text("")
+    assert_clean_failure(replay_in(world, model, tmp_path / "file" / "r.nc"),
+                         f"{tmp_path / 'file' / 'r.nc'}: cannot create its folder {tmp_path / 'file'} (")
+    if os.geteuid() != 0:
+        locked = tmp_path / "locked"
+        locked.mkdir(mode=0o500)
+    else:  # root ignores modes: a read-only file system then (/sys, in containers)
+        locked = Path("/sys")
+        if not _read_only(locked):
+            pytest.skip("no folder that this root user cannot write")
+    assert_clean_failure(replay_in(world, model, locked / "r.nc"),
+                         f"{locked / 'r.nc'}: cannot write to its folder {locked} (")
+
+
+def _read_only(folder: Path) -> bool:
+    try:
+        fd, probe = tempfile.mkstemp(dir=folder)
+    except OSError:
+        return True
+    os.close(fd)
+    os.unlink(probe)
+    return False
+
+
+def test_a_full_disk_leaves_nothing_partial(world, tmp_path, monkeypatch):
+    import errno
+
+    import torch
+    import xarray as xr
+
+    def full(*args, **kwargs):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    _, files, jobs = world
+    monkeypatch.setattr(torch, "save", full)  # training writes its loss curve, then fails on the model
+    proc = cli("train", "--job", f"@{jobs[('train', 'tmaze', 'noleak')]}", "--train-paths", files[("paths", "tmaze", "train0")],
+               "--out-model", tmp_path / "m.pt", "--out-loss", tmp_path / "loss.nc")
+    assert_clean_failure(proc, f"{tmp_path / 'm.pt'}: cannot write it (No space left on device)")
+    assert list(tmp_path.iterdir()) == []
+    monkeypatch.setattr(xr.Dataset, "to_netcdf", full)
+    assert_clean_failure(replay_in(world, files[("model", "tmaze", "noleak")], tmp_path / "r.nc"),
+                         f"{tmp_path / 'r.nc'}: cannot write it (No space left on device)")
+    assert list(tmp_path.iterdir()) == []
+
+
+# --- The fuzz test: random config mutations and random wrong-file pairings ------------------------
+
+
+def _a_mapping_line(line: str) -> bool:
+    try:
+        return re.match(r"\s*[A-Za-z_][\w.]*:", line) is not None and isinstance(yaml.safe_load(line.strip()), dict)
+    except yaml.YAMLError:  # a line inside a flow mapping that spans lines
+        return False
+
+
+@st.composite
+def duplicated_lines(draw) -> tuple[str, str]:
+    """The tiny config's text with one of its ``key:`` lines (and the block under it) written
+    twice, and that key."""
+    lines = (ROOT / "tests" / "configs" / "tiny.yaml").read_text().splitlines(keepends=True)
+    keyed = [i for i, line in enumerate(lines) if _a_mapping_line(line)]
+    i = draw(st.sampled_from(keyed))
+    block = [lines[i]] + list(itertools.takewhile(
+        lambda line: line.strip() and len(line) - len(line.lstrip()) > len(lines[i]) - len(lines[i].lstrip()),
+        lines[i + 1:]))  # the key with its indented block, so that the YAML stays valid
+    return "".join(lines[: i + len(block)] + block + lines[i + len(block):]), lines[i].split(":")[0].strip()
+
+
+@settings(max_examples=150, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+@given(data=st.data())
+def test_fuzz_bad_input_stops_with_one_line_naming_the_key_or_file(world, tmp_path_factory, data):
+    """A random bad config (one mistake of any kind in BAD, or a repeated YAML key) through the
+    checker the dry run calls, or a stage given random wrong input files through the CLI: exit 1, no
+    traceback, a message naming the key or one of the wrong files, no output file."""
+    tmp = tmp_path_factory.mktemp("fuzz")
+    case = data.draw(st.sampled_from(["config", "yaml", "files"]))
+    if case in ("config", "yaml"):
+        if case == "config":
+            _, cfg, key = data.draw(bad_configs())
+            files = []
+        else:
+            text, key = data.draw(duplicated_lines())
+            (tmp / "c.yaml").write_text(text)
+            cfg, files = TINY, [tmp / "c.yaml"]
+        with pytest.raises(SystemExit) as stop:
+            rc.exit_if_invalid(cfg, SCHEMA, files=files)
+        message = str(stop.value.code)
+        assert message.startswith("rnnreplay: invalid config") and key in message, (key, message)
+        assert all(line.startswith("  - ") for line in message.splitlines()[1:]), message
+        assert "Traceback" not in message
+        return
+    _, files, _ = world
+    stage, inputs, _ = data.draw(st.sampled_from(STAGES))
+    task = data.draw(st.sampled_from(sorted(WORLD_TASKS)))
+    variant = data.draw(st.sampled_from(WORLD_TASKS[task]))
+    strangers = [*files.values(), tmp / "absent.nc", world[0], ROOT / "README.md"]
+    flags = data.draw(st.lists(st.sampled_from([flag for flag, _ in inputs]), min_size=1, unique=True))
+    swaps = {flag: data.draw(st.sampled_from([p for p in strangers if p != files[key(task, variant)]]))
+             for flag, key in inputs if flag in flags}
+    proc, outs = run_stage(world, stage, task, variant, swaps, tmp)
+    line = assert_clean_failure(proc)
+    assert any(str(path) in line for path in swaps.values()), (swaps, line)
+    assert not any(p.exists() for p in outs) and list(tmp.iterdir()) == []

@@ -34,6 +34,8 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from .checks import stage_outputs
+
 REPRODUCED, NOT_REPRODUCED, INCONCLUSIVE, INVALID = "reproduced", "not reproduced", "inconclusive", "invalid"
 DECISION_DEFAULTS = dict(ci_level=0.95, alpha=0.05, n_resamples=9999, seed=0, min_seeds=3, margin=0.05,
                          trend_margin=0.2, ci_method="percentile",
@@ -354,6 +356,7 @@ def learning_markdown(learning: pd.DataFrame, decision: dict | None = None) -> s
     return "\n".join(lines) + "\n"
 
 
+@stage_outputs("out_csv", "out_md")
 def claims_files(claims: dict, metrics: str, theory_checks: str | None, out_csv: str, out_md: str) -> str:
     """The claims stage: :func:`evaluate_claims` of the config's ``claims`` section on the long
     metrics table ``metrics`` (CSV) and the theory checks (CSV, or None), written as CSV and

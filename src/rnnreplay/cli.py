@@ -16,10 +16,19 @@ import time
 from pathlib import Path
 
 
+def _text(text: str, what: str) -> str:
+    """An argument's text, given inline or as ``@file`` (an unreadable file: one line naming it)."""
+    if not text.startswith("@"):
+        return text
+    try:
+        return Path(text[1:]).read_text()
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ValueError(f"{what} {text}: cannot read {text[1:]} ({getattr(exc, 'strerror', None) or exc})") from exc
+
+
 def _json(text: str, what: str):
     """A JSON argument, given inline or as ``@file``."""
-    if text.startswith("@"):
-        text = Path(text[1:]).read_text()
+    text = _text(text, what)
     try:
         return json.loads(text)
     except json.JSONDecodeError as exc:
@@ -31,8 +40,9 @@ def _job(text: str, expected, many: bool = False):
     list of them (one job is a list of one)."""
     from .jobs import from_json
 
+    spec = _text(text, "--job")
     try:
-        job = from_json(Path(text[1:]).read_text() if text.startswith("@") else text, expected)
+        job = from_json(spec, expected)
     except ValueError as exc:
         raise ValueError(f"--job {text[:60]!r}: {exc}") from exc
     if many:
@@ -216,13 +226,22 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _message(exc: BaseException) -> str:
+    """One line for an error: ``PATH: cause`` for an OS error on a file, else its message."""
+    if isinstance(exc, OSError) and exc.filename is not None:
+        return f"{exc.filename}: {exc.strerror or exc}"
+    if isinstance(exc, MemoryError):
+        return f"out of memory ({exc or 'MemoryError'})"
+    return " ".join(str(exc).split())
+
+
 def main(argv=None) -> int:
     args = build_parser().parse_args(argv)
     start = time.perf_counter()
     try:
         done = args.func(args)
-    except (FileNotFoundError, ValueError, FloatingPointError, RuntimeError) as exc:
-        _log(f"rnnreplay {args.stage}: error: {exc}")
+    except (OSError, ValueError, FloatingPointError, RuntimeError, MemoryError) as exc:
+        _log(f"rnnreplay {args.stage}: error: {_message(exc)}")
         return 1
     _log(f"{args.stage}: {done}, {time.perf_counter() - start:.1f} s")
     return 0

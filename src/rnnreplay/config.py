@@ -36,12 +36,80 @@ def export_to_jobs(src: str | Path, config: dict) -> None:
 
 
 def load_yaml(path: str | Path) -> dict:
-    """Read a YAML file with the safe loader; a clear error names the file if it is not a mapping."""
+    """Read a YAML file with the safe loader; a clear error names the file if it is not a mapping
+    or if a mapping repeats a key (PyYAML would keep the later value without a word)."""
     with open(path) as fh:
-        data = yaml.safe_load(fh)
+        root, data = _compose(fh.read())
     if not isinstance(data, dict):
         raise ValueError(f"{path}: expected a YAML mapping at the top level, got {type(data).__name__}")
+    repeated = _repeated_key_lines(root, path)
+    if repeated:
+        more = f" (and {len(repeated) - 1} more)" if len(repeated) > 1 else ""
+        raise ValueError(repeated[0] + more)
     return data
+
+
+_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml when present: the same result, faster
+
+
+def _compose(text: str):
+    """(the YAML node graph, the data it makes) of ``text``, parsed once with the safe loader."""
+    loader = _LOADER(text)
+    try:
+        root = loader.get_single_node()
+        return root, (loader.construct_document(root) if root is not None else None)
+    finally:
+        loader.dispose()
+
+
+def _repeated_keys(node, path=(), seen_nodes=None) -> list[tuple[tuple, int, int]]:
+    """(key path, line, line of its first occurrence) of every key that a mapping of the composed
+    YAML ``node`` repeats, at any depth (lines count from 1)."""
+    seen_nodes = set() if seen_nodes is None else seen_nodes
+    if id(node) in seen_nodes:  # an alias of a node already walked
+        return []
+    seen_nodes.add(id(node))
+    found = []
+    if isinstance(node, yaml.MappingNode):
+        first = {}
+        for key_node, value_node in node.value:
+            key = (key_node.tag, key_node.value) if isinstance(key_node, yaml.ScalarNode) else None
+            name = key_node.value if key is not None else "?"
+            if key is not None and key in first:
+                found.append(((*path, name), key_node.start_mark.line + 1, first[key]))
+            elif key is not None:
+                first[key] = key_node.start_mark.line + 1
+            found += _repeated_keys(value_node, (*path, name), seen_nodes)
+    elif isinstance(node, yaml.SequenceNode):
+        for i, item in enumerate(node.value):
+            found += _repeated_keys(item, (*path, i), seen_nodes)
+    return found
+
+
+def duplicate_key_errors(text: str, source: str | Path = "config") -> list[str]:
+    """One line per key that a mapping of the YAML ``text`` repeats, naming the file ``source``,
+    the line and the key path (the later value would silently win); [] when there is none."""
+    try:
+        root = yaml.compose(text, Loader=_LOADER)
+    except yaml.YAMLError as exc:
+        return [f"{source}: not valid YAML ({_short(' '.join(str(exc).split()))})"]
+    return _repeated_key_lines(root, source)
+
+
+def _repeated_key_lines(root, source) -> list[str]:
+    """:func:`_repeated_keys` of the composed YAML ``root`` as lines naming the file ``source``."""
+    return [f"{source}:{line}: {_where(key)}: key repeated (first at line {first}); YAML would silently keep "
+            "the later value" for key, line, first in _repeated_keys(root)]
+
+
+def config_file_errors(path: str | Path) -> list[str]:
+    """Problems of a config file that loading it hides (repeated keys), one line each; Snakemake
+    reads ``--configfile`` files itself, so the workflow checks each file again with this."""
+    try:
+        text = Path(path).read_text()
+    except OSError as exc:
+        return [f"{path}: cannot read ({exc.strerror or exc})"]
+    return duplicate_key_errors(text, path)
 
 
 def derive_seed(*parts) -> int:
@@ -185,10 +253,13 @@ def _short(text: str, limit: int = 160) -> str:
 
 def _schema_errors(config: dict, schema: dict) -> list[str]:
     """One line per JSON-schema violation, ``key.path: what is wrong``. An ``anyOf`` failure (a
-    variant is a cell mapping or null) is reported through its mapping branch's own errors."""
+    variant is a cell mapping or null) is reported through its mapping branch's own errors. An
+    integer field refuses a float, even a whole one (``data.steps: 20.0``)."""
     import jsonschema
 
-    validator = jsonschema.Draft202012Validator(schema)
+    base = jsonschema.Draft202012Validator  # JSON Schema counts 20.0 as an integer; a job would not
+    strict = base.TYPE_CHECKER.redefine("integer", lambda _, x: isinstance(x, int) and not isinstance(x, bool))
+    validator = jsonschema.validators.extend(base, type_checker=strict)(schema)
     lines = []
     stack = list(validator.iter_errors(config))
     while stack:
@@ -266,18 +337,233 @@ def _nonfinite_errors(value, path=()) -> list[str]:
     return []
 
 
-def config_errors(config, schema_path: str | Path) -> list[str]:
-    """Every problem with ``config`` as one-line messages naming the key path; [] when valid."""
+def config_errors(config, schema_path: str | Path, memory_mb: float | None = None) -> list[str]:
+    """Every problem with ``config`` as one-line messages naming the key path; [] when valid.
+
+    In order (a later check needs the earlier ones to pass): the schema (types, ranges, known
+    keys; integers refuse floats), finite numbers and safe names; then references between
+    entries; then lengths (burn-in and lags against the replay and test paths) and sizes (each
+    job's memory estimate against ``memory_mb``: None = this machine's memory, ``math.inf`` = no
+    check)."""
     if not isinstance(config, dict):
         return [f"(top level): expected a mapping, got {type(config).__name__}"]
     errors = sorted(set(_schema_errors(config, load_yaml(schema_path)) + _nonfinite_errors(config)))
-    return errors or _reference_errors(config)
+    errors += _name_errors(config)
+    return errors or _reference_errors(config) or _length_errors(config) + _size_errors(config, memory_mb)
 
 
-def exit_if_invalid(config, schema_path: str | Path, source: str = "config") -> None:
+def exit_if_invalid(config, schema_path: str | Path, source: str = "config", files=(),
+                    memory_mb: float | None = None) -> None:
     """Stop with exit status 1 and a readable list of problems (no traceback) if ``config`` is
-    invalid; called from the workflow before any job is planned."""
-    errors = config_errors(config, schema_path)
+    invalid or one of the config ``files`` it was read from repeats a key; called from the
+    workflow before any job is planned. ``memory_mb``: see :func:`config_errors`."""
+    errors = [e for path in files for e in config_file_errors(path)]
+    errors += config_errors(config, schema_path, memory_mb)
     if errors:
         lines = "\n".join(f"  - {e}" for e in errors)
         sys.exit(f"rnnreplay: invalid {source} ({len(errors)} problem{'s' * (len(errors) > 1)}):\n{lines}")
+
+
+# ---------------------------------------------------------------------------------------------
+# Checks that need the names to resolve: safe folder names, lengths the metrics use, and sizes.
+
+
+def _name_errors(config: dict) -> list[str]:
+    """Task and variant names become folders (``results/models/<task>/<variant>/``): each must be
+    a safe path component (not ``.`` or ``..``, no leading or trailing dot) and no two may differ
+    only in case (on a case-insensitive file system, macOS or Windows, they would share a folder)."""
+    examples = {"tasks": "results/data/{}/test.nc", "variants": "results/models/<task>/{}/seed0.pt"}
+    errors = []
+    for section, example in examples.items():
+        names = config.get(section)
+        if not isinstance(names, dict):
+            continue
+        folded: dict[str, str] = {}
+        for name in map(str, names):
+            if not name.strip(".") or name.startswith(".") or name.endswith("."):
+                errors.append(f"{section}: {name!r} is not a safe folder name ({example.format(name)} would "
+                              f"{'leave its folder' if set(name) == {'.'} else 'be hidden or renamed'}); use "
+                              "letters, digits and _, with dots only inside the name")
+            first = folded.setdefault(name.casefold(), name)
+            if first != name:
+                errors.append(f"{section}: {first!r} and {name!r} differ only in case; on a case-insensitive file "
+                              f"system (macOS, Windows) both would write {example.format(first)}")
+    return errors
+
+
+def _length_errors(config: dict) -> list[str]:
+    """Lengths the metrics would otherwise clamp without a word: ``metrics.burn_in`` must leave at
+    least 2 replay steps, ``metrics.speed_lag`` must be shorter than the replay and at most each
+    task's test-path length (speed compares replay and test paths at the same lag), and
+    ``replay.hidden_every`` at most the replay length. A replay-only variant (``model_from``) must
+    keep its model's shape (``hidden``, ``cell``)."""
+    errors = []
+    steps, every = config["replay"]["steps"], config["replay"].get("hidden_every", 0) or 0
+    burn_in, lag = config["metrics"]["burn_in"], config["metrics"]["speed_lag"]
+    if burn_in > steps - 2:
+        errors.append(f"metrics.burn_in: {burn_in} leaves fewer than 2 of the replay.steps {steps} replay steps "
+                      f"(at most {steps - 2}); the metrics would silently drop {max(steps - 2, 0)} steps instead")
+    if lag > steps - 1:
+        errors.append(f"metrics.speed_lag: {lag} is not shorter than the replay (replay.steps {steps}); speed would "
+                      f"silently be measured at lag {steps - 1}")
+    if every > steps:
+        errors.append(f"replay.hidden_every: {every} is longer than the replay (replay.steps {steps}): no hidden "
+                      "state would be stored (0 = none)")
+    short = {}
+    for task in config["tasks"]:
+        test_steps = data_sizes(config, task)["test_steps"]
+        if lag > test_steps:
+            short.setdefault(_key_of(config, task, None, "data", "test_steps"), (test_steps, []))[1].append(task)
+    for key, (test_steps, tasks) in short.items():
+        errors.append(f"metrics.speed_lag: {lag} is longer than the test paths of {', '.join(tasks)} ({key} "
+                      f"{test_steps}); speed and compression would compare replay at lag {lag} with test paths "
+                      f"at lag {test_steps}")
+    for name, spec in config["variants"].items():
+        source = (spec or {}).get("model_from")
+        for knob in ("hidden", "cell") if source else ():
+            if knob in spec and any(cell_knobs(config, t, name)[knob] != cell_knobs(config, t, source)[knob]
+                                    for t in config["tasks"]):
+                errors.append(f"variants.{name}.{knob}: a replay-only variant (model_from {source}) cannot change "
+                              f"its model's shape; the model of {source} has {knob} "
+                              f"{cell_knobs(config, next(iter(config['tasks'])), source)[knob]}")
+    return errors
+
+
+def _key_of(config: dict, task: str, variant: str | None, section: str, key: str) -> str:
+    """The key path that sets ``key`` of ``section`` (``data``, ``train``, ``model`` or
+    ``replay``) for ``task`` and ``variant``: the most specific config entry that holds it, as
+    :func:`data_sizes`, :func:`train_settings` and :func:`cell_knobs` resolve it."""
+    entry = config["tasks"][task]
+    if section == "model" and variant is not None:
+        source = trained_variant(config, variant)
+        places = [("variants", variant, config["variants"].get(variant) or {}),
+                  ("variants", source, config["variants"].get(source) or {}),
+                  ("tasks", task, "model", entry.get("model") or {})]
+    elif section == "train" and variant is not None:
+        places = [("variants", variant, "train", (config["variants"].get(variant) or {}).get("train") or {}),
+                  ("tasks", task, "train", entry.get("train") or {})]
+    elif section == "data":
+        places = [("tasks", task, "data", entry.get("data") or {})]
+    else:
+        places = []
+    for *path, mapping in places:
+        if key in mapping:
+            return ".".join(map(str, (*path, key)))
+    return f"{section}.{key}"
+
+
+def machine_memory() -> float:
+    """Bytes of memory a job may use on this machine: its physical memory, or the cgroup's limit
+    (a container's) when lower; ``math.inf`` when unknown."""
+    import os
+
+    try:
+        total = float(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES"))
+    except (AttributeError, ValueError, OSError):
+        return math.inf
+    for limit_file in ("/sys/fs/cgroup/memory.max", "/sys/fs/cgroup/memory/memory.limit_in_bytes"):
+        try:
+            total = min(total, float(Path(limit_file).read_text().split()[0]))
+        except (OSError, ValueError, IndexError):  # absent, or "max" (no limit)
+            continue
+    return total
+
+
+def _size(nbytes: float) -> str:
+    """Bytes in binary units, e.g. ``7.5 GiB``."""
+    for unit in ("B", "KiB", "MiB", "GiB", "TiB", "PiB"):
+        if nbytes < 1024 or unit == "PiB":
+            return f"{nbytes:.3g} {unit}"
+        nbytes /= 1024
+    return f"{nbytes:.3g} PiB"
+
+
+def memory_estimates(config: dict, task: str, variant: str, built=None) -> dict[str, list[tuple[float, str, str]]]:
+    """What the jobs of (``task``, ``variant``) would allocate, from the config's shapes, per stage
+    (``synthesis``, ``training``, ``replay``): a list of terms (bytes, the key of its largest
+    factor, the formula with each factor's key and value). Rough upper estimates (float32 = 4 B;
+    a GRU has 3 weight blocks); they only need to catch sizes no machine could hold.
+
+    Training: weights with gradients and Adam's two moments (16 B x ~N^2); about 20 (B, T, N)
+    tensors kept for backprop (the calibration of the training rule's mem_mb); the batch's inputs
+    and targets; the pool of P paths. Replay: the weights (trained, replay and untrained copies);
+    (R, S, N) hidden states and (R, S, C) readouts, twice with KR24's untrained baseline; the
+    active run on the test paths. Synthesis: P x (T + 1) positions in float64 and float32."""
+    task_obj = built or task_setup(config, task).build()
+    d, n_in, n_code = task_obj.space_dim, task_obj.input_dim, task_obj.code_dim
+    data = data_sizes(config, task)
+    dkey = {k: _key_of(config, task, None, "data", k) for k in data}
+    source = trained_variant(config, variant)
+
+    def weights(cell):
+        g = 3 if cell.cell == "gru" else 1
+        return g, 4.0 * (g * cell.hidden * (cell.hidden + n_in + 1) + 2 * cell.hidden * n_code + n_code)
+
+    trained = split_knobs(cell_knobs(config, task, source))[0]
+    g, w = weights(trained)
+    n, nkey = trained.hidden, _key_of(config, task, source, "model", "hidden")
+    settings = train_settings(config, task, source)
+    b, bkey = settings.batch, _key_of(config, task, source, "train", "batch")
+    t, tkey = data["steps"], dkey["steps"]
+    p, pkey = data["train_trajectories"], dkey["train_trajectories"]
+    pt, ptkey, tt, ttkey = data["test_trajectories"], dkey["test_trajectories"], data["test_steps"], dkey["test_steps"]
+    largest = lambda *kv: max(kv, key=lambda k: k[1])[0]  # noqa: E731
+    training = [
+        (4 * w, nkey, f"weights, gradients and Adam moments: ~16 B x ({nkey} {n})^2"),
+        (80.0 * g * b * t * n, largest((bkey, b), (tkey, t), (nkey, n)),
+         f"~20 float32 tensors kept for backprop: {bkey} {b} x {tkey} {t} x {nkey} {n}"),
+        (8.0 * b * (t + 1) * (n_in + 2 * n_code), largest((bkey, b), (tkey, t)),
+         f"batch inputs and targets: {bkey} {b} x {tkey} {t} x {n_in + 2 * n_code} values x 8 B"),
+        (8.0 * p * (t + 1) * d, largest((pkey, p), (tkey, t)),
+         f"training pool: {pkey} {p} x {tkey} {t} x {d} dims x 8 B"),
+    ]
+    knobs = split_knobs(cell_knobs(config, task, variant))[0]
+    gr, wr = weights(knobs)
+    nr, nrkey = knobs.hidden, _key_of(config, task, variant, "model", "hidden")
+    r, s = config["replay"]["trajectories"], config["replay"]["steps"]
+    copies = 2 if _task(config, task).get("baselines") else 1
+    replay = [
+        (3.0 * wr + w, nrkey, f"weights (trained, replay and untrained copies): ~16 B x ({nrkey} {nr})^2"),
+        (4.0 * r * s * (2 * gr * nr + 2 * n_code + 6 * d) * copies,
+         largest(("replay.trajectories", r), ("replay.steps", s), (nrkey, nr)),
+         f"replay states and readouts: replay.trajectories {r} x replay.steps {s} x ({nrkey} {nr} + {n_code} code "
+         f"units) x {8 * gr if copies == 1 else 16 * gr} B"),
+        (8.0 * pt * tt * (2 * g * n + 2 * n_code), largest((ptkey, pt), (ttkey, tt), (nkey, n)),
+         f"active run: {ptkey} {pt} x {ttkey} {tt} x ({nkey} {n} + {n_code} code units) x 16 B"),
+    ]
+    synthesis = [(24.0 * p * (t + 1) * d, largest((pkey, p), (tkey, t)),
+                  f"training pool: {pkey} {p} x {tkey} {t} x {d} dims x 24 B"),
+                 (24.0 * pt * (tt + 1) * d, largest((ptkey, pt), (ttkey, tt)),
+                  f"test paths: {ptkey} {pt} x {ttkey} {tt} x {d} dims x 24 B")]
+    return {"synthesis": synthesis, "training": training, "replay": replay}
+
+
+def _size_errors(config: dict, memory_mb: float | None = None) -> list[str]:
+    """One line per (stage, task) whose largest job would need more memory than ``memory_mb``
+    (None: :func:`machine_memory`), naming the key of the estimate's largest term and the estimate."""
+    limit = machine_memory() if memory_mb is None else float(memory_mb) * 2**20
+    if math.isinf(limit):
+        return []
+    where = "this machine's memory" if memory_mb is None else f"mem_mb {float(memory_mb):g} (--resources)"
+    worst: dict[tuple[str, str], tuple[float, str, list]] = {}
+    for task in config["tasks"]:
+        built = task_setup(config, task).build()
+        for variant in task_variants(config, task):
+            for stage, terms in memory_estimates(config, task, variant, built).items():
+                total = sum(nbytes for nbytes, *_ in terms)
+                if total > worst.get((stage, task), (-1,))[0]:
+                    worst[(stage, task)] = (total, variant, terms)
+    over: dict[str, list] = {}  # key of the largest term -> [(bytes, stage, job, formula)]
+    for (stage, task), (total, variant, terms) in worst.items():
+        if total > limit:
+            _, key, formula = max(terms, key=lambda term: term[0])
+            shown = trained_variant(config, variant) if stage == "training" else variant
+            job = task if stage == "synthesis" else f"{task}/{shown}"
+            over.setdefault(key, []).append((total, stage, job, formula))
+    errors = []
+    for key, jobs in over.items():
+        total, stage, job, formula = max(jobs)
+        others = f"; so would {len(jobs) - 1} other job{'s' * (len(jobs) > 2)}" if len(jobs) > 1 else ""
+        errors.append(f"{key}: {stage} of {job} would need about {_size(total)} of memory ({formula}), more than the "
+                      f"{_size(limit)} of {where}{others}")
+    return errors

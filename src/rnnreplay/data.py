@@ -7,6 +7,7 @@ from pathlib import Path
 import numpy as np
 import xarray as xr
 
+from .checks import stage_outputs
 from .io import provenance, write_dataset
 from .jobs import SynthesisJob
 from .tasks import Task
@@ -29,6 +30,7 @@ def synthesize(job: SynthesisJob) -> xr.Dataset:
     return paths_dataset(task, position, f"{job.task.name} {job.split} paths", job, job.seed)
 
 
+@stage_outputs("out")
 def synthesize_file(job: SynthesisJob, out: str | Path) -> str:
     """The synthesize stage: :func:`synthesize` written to ``out``; returns a line for the log."""
     ds = synthesize(job)

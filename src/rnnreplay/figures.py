@@ -12,6 +12,7 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 import seaborn as sns  # noqa: E402
 
+from .checks import stage_outputs  # noqa: E402
 from .io import atomic_target  # noqa: E402
 from .tasks import Task  # noqa: E402
 
@@ -437,10 +438,10 @@ def code_space(task: Task, replays: dict[str, tuple[np.ndarray, np.ndarray]], tr
 def _read_runs(paths: list[str], required: tuple[str, ...]):
     """(job, dataset) of each replay file, in order, and the task of the first file (the figures
     that use it draw one task's files)."""
-    from .io import job_of, read_dataset
+    from .checks import read_job_file
     from .jobs import ReplayJob
 
-    runs = [(job_of(ds, ReplayJob, path), ds) for path, ds in ((p, read_dataset(p, required=required)) for p in paths)]
+    runs = [read_job_file(path, ReplayJob, required) for path in paths]
     return runs, runs[0][0].task.build() if runs else None
 
 
@@ -494,38 +495,41 @@ def _ring(inputs, out, n_show, **_):
 
 
 def _code(inputs, out, n_show, test_paths, **_):
-    from .io import read_dataset
+    from .checks import read_paths
 
     runs, task = _read_runs(inputs, ("position", "readout"))
     replays = {job.variant: (ds["position"].values[:n_show], ds["readout"].values[:n_show]) for job, ds in runs}
-    true_code = task.encode(read_dataset(test_paths[0], required=("position",))["position"].values)
+    true_code = task.encode(read_paths(test_paths[0], runs[0][0].task, "test")["position"].values)
     code_space(task, replays, true_code, out, n_show=min(n_show, 3))
 
 
 def _loss(inputs, out, **_):
-    from .io import job_of, read_dataset
+    from .checks import read_job_file
     from .jobs import TrainJob
 
     frames = []
     for path in inputs:
-        ds = read_dataset(path, required=("loss",))
-        job = job_of(ds, TrainJob, path)
+        job, ds = read_job_file(path, TrainJob, ("loss",))
         frames.append(pd.DataFrame(dict(task=job.task.name, variant=job.variant, seed=job.seed,
                                         step=ds["step"].values, loss=ds["loss"].values)))
     loss_curves(pd.concat(frames, ignore_index=True), out)
 
 
 def _pi_error(inputs, out, test_paths, gate=None, **_):
-    from .io import job_of, read_dataset
+    from .checks import read_job_file, read_paths
     from .jobs import SynthesisJob
     from .learning import chance_error, path_integration_error
 
+    runs = _read_runs(inputs, ("active_position",))[0]
+    given = {read_job_file(path, SynthesisJob)[0].task.name: path for path in test_paths or []}
     tests = {}
-    for path in test_paths:
-        ds = read_dataset(path, required=("position",))
-        tests[job_of(ds, SynthesisJob, path).task.name] = ds["position"].values
+    for name, task in {job.task.name: job.task for job, _ in runs}.items():
+        if name not in given:
+            raise ValueError(f"--test-paths: none of {list(map(str, test_paths or []))} holds the test paths of task "
+                             f"{name}, which the replay files need")
+        tests[name] = read_paths(given[name], task, "test")["position"].values
     frames, chance, units = [], {}, {}
-    for job, ds in _read_runs(inputs, ("active_position",))[0]:
+    for job, ds in runs:
         task, true = job.task.build(), tests[job.task.name]
         error = path_integration_error(task, ds["active_position"].values, true).mean(0)  # (T,)
         frames.append(pd.DataFrame(dict(task=job.task.name, variant=job.model.variant, seed=job.seed,
@@ -538,6 +542,7 @@ FIGURES = {"pi_error": _pi_error, "examples": _examples, "metrics": _metrics, "s
            "densities": _densities, "kr24": _kr24, "ring": _ring, "code": _code}
 
 
+@stage_outputs("out")
 def draw(kind: str, inputs: list[str], out: str, **options) -> str:
     """The figure stage: figure ``kind`` (a key of :data:`FIGURES`) from its input files, written
     to ``out`` (PNG, with a PDF beside it). ``options``: task, tasks, metrics, n_show,

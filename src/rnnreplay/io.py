@@ -82,12 +82,17 @@ def atomic_target(path: str | Path):
     hidden ``.NAME.*.tmpSUFFIX`` file, never a file at ``path``; the next write of ``path`` (the
     rerun: Snakemake runs one job per output at a time) deletes such leftovers first. The file gets
     the usual permissions (0666 less the umask), not mkstemp's private 0600, so collaborators can
-    read it."""
+    read it. A failure to write (a full disk, a folder that cannot be written, an output path that
+    is a directory; OSError, or the RuntimeError netCDF/HDF5 and torch raise for I/O) becomes an
+    OSError naming ``path`` and the cause."""
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    for leftover in path.parent.glob(f".{glob.escape(path.name)}.*.tmp{glob.escape(path.suffix)}"):
-        leftover.unlink(missing_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=f".tmp{path.suffix}", dir=path.parent)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        for leftover in path.parent.glob(f".{glob.escape(path.name)}.*.tmp{glob.escape(path.suffix)}"):
+            leftover.unlink(missing_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=f".tmp{path.suffix}", dir=path.parent)
+    except OSError as exc:
+        raise OSError(exc.errno, f"cannot write it ({exc.strerror or _reason(exc)})", str(path)) from exc
     os.close(fd)
     tmp = Path(tmp)
     try:
@@ -96,6 +101,9 @@ def atomic_target(path: str | Path):
         os.umask(umask)
         os.chmod(tmp, 0o666 & ~umask)
         os.replace(tmp, path)
+    except (OSError, RuntimeError) as exc:
+        cause = exc.strerror if isinstance(exc, OSError) and exc.strerror else _reason(exc)
+        raise OSError(getattr(exc, "errno", None), f"cannot write it ({cause})", str(path)) from exc
     finally:
         tmp.unlink(missing_ok=True)
 

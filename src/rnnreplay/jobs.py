@@ -204,7 +204,8 @@ def _from_plain(data, expected: type | None):
 
 
 def _build(cls, data: dict):
-    """Rebuild dataclass ``cls`` (and its nested job parts) from plain data."""
+    """Rebuild dataclass ``cls`` (and its nested job parts) from plain data; an integer field
+    refuses anything but an integer, a nested part anything but a mapping (ValueError)."""
     nested = {"task": TaskSetup, "cell": CellParams, "mechanisms": Mechanisms, "model": TrainJob}
     settings = {TrainJob: TrainSettings, ReplayJob: ReplaySettings, MetricsJob: MetricsSettings}
     values = {}
@@ -212,9 +213,22 @@ def _build(cls, data: dict):
         if f.name not in data:
             continue
         value = data[f.name]
-        part = settings.get(cls) if f.name == "settings" else nested.get(f.name)
-        values[f.name] = _build(part, value) if part is not None and isinstance(value, dict) else value
+        if f.type in INT_TYPES and not _is_int(value) and not (value is None and f.type in INT_TYPES[2:]):
+            raise ValueError(f"{cls.__name__}.{f.name}: expected an integer, got {value!r}")
+        part = None if cls not in JOB_TYPES.values() else (  # a job's parts have no parts of their own
+            settings.get(cls) if f.name == "settings" else nested.get(f.name))
+        if part is not None and not isinstance(value, dict):
+            raise ValueError(f"{cls.__name__}.{f.name}: expected a mapping, got {type(value).__name__}")
+        values[f.name] = _build(part, value) if part is not None else value
     try:
         return cls(**values)
     except TypeError as exc:
         raise ValueError(f"{cls.__name__}: {exc}") from exc
+
+
+INT_TYPES = ("int", int, "int | None", int | None)  # a field's annotation, as a string or a type
+
+
+def _is_int(value) -> bool:
+    """An integer (not a bool, not a whole float such as 20.0: numpy and torch refuse those as sizes)."""
+    return isinstance(value, int) and not isinstance(value, bool)

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from .checks import stage_outputs
 from .jobs import MetricsJob, MetricsSettings
 from .tasks import Task
 from .tasks.cells import wrap_angle
@@ -612,28 +613,33 @@ def _circular_variance(run):
     return circular_variance(run.position, run.burn)
 
 
+@stage_outputs("outs")
 def metrics_file(jobs: list[MetricsJob], replays: list, test_paths: str | Path, losses: list, outs: list) -> str:
     """The metrics stage: every registered metric of each replay file in ``replays`` (the seeds of
     one variant; against the held-out paths in ``test_paths`` and its model's loss curve in
     ``losses``), written to its file in ``outs``. Each run's subsample and Monte-Carlo seed derives
-    from (task, seed, "metrics"). Returns a line for the log."""
+    from (task, seed, "metrics"). Returns a line for the log. The inputs (against each job) and the
+    output paths are checked first (:mod:`rnnreplay.checks`)."""
+    from .checks import read_loss, read_paths, read_replay
     from .config import derive_seed
-    from .io import provenance, read_dataset, write_dataset
+    from .io import provenance, write_dataset
 
     if not len(jobs) == len(replays) == len(losses) == len(outs):
         raise ValueError(f"metrics: {len(jobs)} jobs need as many --replay, --loss and --out files "
                          f"(got {len(replays)}, {len(losses)}, {len(outs)})")
-    true_paths = read_dataset(test_paths, required=("position",))["position"].values
+    lag = jobs[0].settings.speed_lag
+    true_paths = read_paths(test_paths, jobs[0].task, "test", min_steps=lag,
+                            reason=f"metrics.speed_lag {lag}")["position"].values
+    inputs = [(read_replay(replay, job), read_loss(loss, job.task, job.trained_variant, job.seed)["loss"].values)
+              for job, replay, loss in zip(jobs, replays, losses)]
     lines = []
-    for job, replay, loss, out in zip(jobs, replays, losses, outs):
+    for job, (rep, loss), out in zip(jobs, inputs, outs):
         task = job.task.build()
-        rep = read_dataset(replay, required=("position", "start_position"))
         optional = {k: rep[k].values if k in rep else None for k in ("active_position", "untrained_position")}
         run = ReplayRun(task=task, position=rep["position"].values, start=rep["start_position"].values,
                         true_paths=true_paths, settings=job.settings,
                         seed=derive_seed(job.task.name, job.seed, "metrics"), active=optional["active_position"],
-                        untrained=optional["untrained_position"],
-                        loss=read_dataset(loss, required=("loss",))["loss"].values, train_length=job.train_length)
+                        untrained=optional["untrained_position"], loss=loss, train_length=job.train_length)
         values = compute_metrics(run)
         attrs = provenance(f"metrics {job.task.name}/{job.variant}", job, job.seed)
         write_dataset(metrics_dataset(values, task, attrs), out)

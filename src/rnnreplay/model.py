@@ -458,10 +458,10 @@ class _CellSequence(torch.autograd.Function):
         """
         r0, weight, hidden, pres = ctx.saved_tensors
         k = ctx.knobs
-        steps, n = hidden.shape[0], hidden.shape[-1]
+        steps = hidden.shape[0]
         momentum, adapting = k.friction != 1.0, k.adapt_rate > 0
         adapt_scale = k.adapt_rate * k.adapt_strength  # lambda_a b_a
-        g_pre = torch.empty_like(hidden)  # (T, B, N): also the gradient of drive
+        g_pre = torch.empty_like(hidden)  # (T, [S,] B, N): also the gradient of drive
         lr = torch.zeros_like(r0)
         lv = torch.zeros_like(r0) if momentum else None
         la = torch.zeros_like(r0) if adapting else None

@@ -10,8 +10,9 @@ import torch
 import xarray as xr
 
 from . import progress
+from .checks import read_model, read_paths, stage_outputs
 from .config import derive_seed
-from .io import load_model_file, provenance, read_dataset, write_dataset
+from .io import provenance, write_dataset
 from .jobs import Mechanisms, ReplayJob, ReplaySettings
 from .model import CellParams, make_cell
 from .tasks import Task
@@ -130,17 +131,19 @@ def replay(job: ReplayJob, state_dict: dict, test_paths: np.ndarray, device: tor
     return replay_dataset(result, task, attrs, active, untrained)
 
 
+@stage_outputs("outs")
 def replay_file(jobs: list[ReplayJob], models: list, test_paths: str | Path, outs: list,
                 device: torch.device = torch.device("cpu"), log=None) -> str:
     """The replay stage: :func:`replay` of each job (the seeds of one variant) from its model
     file in ``models``, starting from the test paths in ``test_paths``, written to its file in
-    ``outs``. Returns a line for the log."""
+    ``outs``. Returns a line for the log. Every input (against its job) and the output paths are
+    checked before any replay (:mod:`rnnreplay.checks`)."""
     if not len(jobs) == len(models) == len(outs):
         raise ValueError(f"replay: {len(jobs)} jobs need as many --model and --out files "
                          f"(got {len(models)}, {len(outs)})")
-    paths = read_dataset(test_paths, required=("position",))["position"].values
-    for job, model, out in zip(jobs, models, outs):
-        state, _ = load_model_file(model)
+    paths = read_paths(test_paths, jobs[0].task, "test")["position"].values
+    states = [read_model(model, job.model, job.cell) for job, model in zip(jobs, models)]
+    for job, state, out in zip(jobs, states, outs):
         ds = replay(job, state, paths, device=device, log=log)
         write_dataset(ds, out)
     return (f"{jobs[0].task.name}/{jobs[0].variant} seeds {' '.join(str(j.seed) for j in jobs)}: "

@@ -13,7 +13,9 @@ import sys
 import yaml
 
 from . import __version__
-from .io import git_commit, read_dataset
+from .checks import read_job_file, stage_outputs
+from .io import git_commit
+from .jobs import MetricsJob
 
 STYLE = ("<style>body{font-family:sans-serif;font-size:13px;margin:1em}table{border-collapse:collapse}"
          "td,th{border:1px solid #ccc;padding:3px 6px;text-align:right;white-space:nowrap}th{background:#f0f0f0}"
@@ -62,7 +64,7 @@ def provenance_page(metrics_files: list[str]) -> str:
     sources: dict[str, int] = {}
     configs: dict[str, int] = {}
     for path in metrics_files:
-        attrs = read_dataset(path).attrs
+        attrs = read_job_file(path, MetricsJob)[1].attrs
         sources[attrs.get("source", "unknown")] = sources.get(attrs.get("source", "unknown"), 0) + 1
         config = attrs.get("config_json")
         if config:
@@ -94,6 +96,7 @@ def provenance_page(metrics_files: list[str]) -> str:
     return _page("Provenance", body)
 
 
+@stage_outputs("out_summary", "out_provenance")
 def write_pages(summary_md: str, metrics_files: list[str], out_summary: str, out_provenance: str) -> str:
     """The report stage: the summary table (from ``summary_md``) and the provenance page (from the
     metrics files) as HTML. Returns a line for the log."""

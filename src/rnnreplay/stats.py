@@ -7,6 +7,8 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from .checks import stage_outputs
+
 
 def mean_ci(values, level: float = 0.95) -> tuple[float, float, float]:
     """Mean and Student-t confidence interval of ``values`` (1-D, NaNs dropped).
@@ -27,13 +29,12 @@ def mean_ci(values, level: float = 0.95) -> tuple[float, float, float]:
 def metrics_table(paths: list[str]) -> pd.DataFrame:
     """Long table (task, variant, seed, metric, value) from per-job metrics files; a metric with a
     value per region becomes one row per region, named ``{metric}_{region}``."""
-    from .io import job_of, read_dataset
+    from .checks import read_job_file
     from .jobs import MetricsJob
 
     rows = []
     for path in paths:
-        ds = read_dataset(path)
-        job = job_of(ds, MetricsJob, path)
+        job, ds = read_job_file(path, MetricsJob)
         key = dict(task=job.task.name, variant=job.variant, seed=job.seed)
         for name, var in ds.data_vars.items():
             if var.ndim == 0:
@@ -72,6 +73,7 @@ def markdown_table(summary: pd.DataFrame, metrics: list[str]) -> str:
     return "\n".join(lines) + "\n"
 
 
+@stage_outputs("table", "summary", "markdown")
 def summarise_files(inputs: list[str], table: str, summary: str, markdown: str) -> str:
     """The summarise stage: the long table of the metrics files ``inputs`` (CSV ``table``), its
     summary per (task, variant, metric) (CSV ``summary``) and the summary table's metrics as

@@ -27,6 +27,8 @@ import numpy as np
 import pandas as pd
 from scipy import integrate, stats
 
+from .checks import stage_outputs
+
 # Discrete-monitoring correction of a barrier: a walk checked every step crosses like the
 # continuous process would cross a barrier shifted by BETA * (step std); BETA = -zeta(1/2)/sqrt(2 pi)
 # (Broadie, Glasserman & Kou 1997; Siegmund 1979).
@@ -277,6 +279,7 @@ def run_checks(seed: int = 0, n: int = 4000) -> pd.DataFrame:
     return checks_table(simulate(seed, n))
 
 
+@stage_outputs("out_png", "checks_csv")
 def write_theory(out_png: str, checks_csv: str, seed: int = 0, n: int = 4000) -> str:
     """The theory stage: simulate once, write the checks as CSV and draw the same simulations as
     the theory figure. Returns a line for the log."""

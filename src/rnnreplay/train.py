@@ -15,8 +15,9 @@ import torch
 import xarray as xr
 from tqdm.auto import tqdm
 
+from .checks import read_paths, stage_outputs
 from .config import derive_seed
-from .io import load_checkpoint, provenance, read_dataset, save_checkpoint, save_model, write_dataset
+from .io import load_checkpoint, provenance, save_checkpoint, save_model, write_dataset
 from .jobs import TrainJob, TrainSettings, to_json
 from .model import CellParams, make_cell
 from .tasks import Task
@@ -235,19 +236,21 @@ def _loss_dataset(loss: np.ndarray) -> xr.Dataset:
     )
 
 
+@stage_outputs("out_models", "out_losses", check_only=("checkpoint",))
 def train_file(jobs: list[TrainJob], train_paths: list, out_models: list, out_losses: list,
                device: torch.device = torch.device("cpu"), log=print, checkpoint: str | Path | None = None,
                log_every: int = 100, checkpoint_every: int = 0) -> str:
     """The train stage: :func:`train_ensemble` of ``jobs`` (the seeds of one variant; one job is
     an ensemble of one) on the pools in ``train_paths``; writes each member's model file and loss
     curve, then deletes the checkpoint (the outputs are complete: a rerun starts afresh). Returns a
-    line for the log."""
+    line for the log. The pools (against each job) and the output paths are checked before
+    training (:mod:`rnnreplay.checks`)."""
     from .metrics import final_loss
 
     if not len(jobs) == len(train_paths) == len(out_models) == len(out_losses):
         raise ValueError(f"train: {len(jobs)} jobs need as many --train-paths, --out-model and --out-loss "
                          f"(got {len(train_paths)}, {len(out_models)}, {len(out_losses)})")
-    pools = [read_dataset(path, required=("position",))["position"].values for path in train_paths]
+    pools = [read_paths(path, job.task, "train", job.seed)["position"].values for job, path in zip(jobs, train_paths)]
     name = f"{jobs[0].task.name}/{jobs[0].variant}"
     log(f"train {name} seeds {' '.join(str(j.seed) for j in jobs)}: device {device}, "
         f"torch threads {torch.get_num_threads()}")

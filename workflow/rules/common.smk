@@ -13,7 +13,24 @@ if SRC not in sys.path:
 from rnnreplay import config as rc  # noqa: E402
 
 SCHEMA = str(Path(workflow.basedir) / "workflow" / "schemas" / "config.schema.yaml")
-rc.exit_if_invalid(config, SCHEMA)  # readable one-line errors and exit 1, no traceback, no job
+
+
+def job_memory_mb():
+    """The memory (MB) one job may use, which the config's sizes are checked against: ``mem_mb``
+    of ``--resources`` (command line or a profile's ``resources:``) when given, else None (this
+    machine's memory); no check inside a cluster job (the main process has checked)."""
+    if getattr(workflow, "remote_exec", False):
+        return math.inf
+    given = workflow.global_resources.get("mem_mb")
+    try:
+        return float(getattr(given, "value", given))
+    except (TypeError, ValueError):
+        return None
+
+
+# Readable one-line errors and exit 1, no traceback, no job. Snakemake has read the config files
+# itself (keeping the later of two equal keys); they are read again to refuse repeated keys.
+rc.exit_if_invalid(config, SCHEMA, files=workflow.configfiles, memory_mb=job_memory_mb())
 validate(config, SCHEMA)  # passes now; fills in the schema's defaults
 
 TASKS = list(config["tasks"])
