@@ -56,7 +56,7 @@ def test_tiny_run_produces_every_output(tiny_run):
             assert (results / "figures" / f"{name}_{task}.png").stat().st_size > 1000
             assert (results / "figures" / f"{name}_{task}.pdf").exists()
     for name in ("momentum_sweep", "loss_curves", "pi_error", "kr24_kl", "kr24_densities", "kr24_summary", "hd_ring",
-                 "rat_code"):
+                 "rat_code", "replay_displacement", "replay_model_shares", "replay_coverage", "replay_compression"):
         assert (results / "figures" / f"{name}.png").stat().st_size > 1000, name
     summary = (results / "tables" / "summary.md").read_text()
     assert "leak_replay_lv0.5" in summary and "wasserstein" in summary
