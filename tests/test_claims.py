@@ -212,3 +212,69 @@ def test_learning_table_counts_learned_and_plateaued_seeds():
     assert learning.loc["B", "plateaued"] == 2 and learning.loc["B", "loss_fall"] == pytest.approx(0.1)
     md = st.learning_markdown(learning.reset_index(), c["decision"])
     assert "| tmaze | faster | 2/5 |" in md
+
+
+def range_table(values, variant="V", task="tmaze", metric="displacement_exponent", ratio=0.1):
+    """One variant's metric per seed, with gate metrics (error / chance) per seed."""
+    rows = [dict(task=task, variant=variant, seed=s, metric=metric, value=v) for s, v in enumerate(values)]
+    ratios = np.broadcast_to(ratio, len(values))
+    for gate_metric in ("pi_ratio", "pi_ratio_last"):
+        rows += [dict(task=task, variant=variant, seed=s, metric=gate_metric, value=r) for s, r in enumerate(ratios)]
+    return pd.DataFrame(rows)
+
+
+def range_claims(bounds, variants=("V",), gate=None):
+    comp = dict(kind="range", tasks=["tmaze"], variants=list(variants), metric="displacement_exponent",
+                bounds=list(bounds))
+    return {"decision": dict(DECISION, learned_max_error_ratio=gate), "E1": dict(statement="range", comparisons=[comp])}
+
+
+@pytest.mark.parametrize("values, bounds, expected", [
+    ([0.49, 0.50, 0.48, 0.51, 0.50], (0.45, 0.53), "reproduced"),      # every seed inside, CI inside
+    ([0.62, 0.60, 0.65, 0.61, 0.63], (0.45, 0.53), "not reproduced"),  # every seed above hi
+    ([0.30, 0.35, 0.31, 0.33, 0.29], (0.45, 0.53), "not reproduced"),  # every seed below lo
+    ([0.44, 0.56, 0.47, 0.58, 0.50], (0.45, 0.53), "inconclusive"),    # seeds on both sides of the bounds
+    ([0.49, 0.50, 0.48], (0.45, 0.53), "inconclusive"),                # 3 seeds: p >= 1/8 > alpha
+    ([0.9, 1.0, 0.8, 0.95, 0.85], (0.5, None), "reproduced"),          # one-sided: most events momentum
+    ([0.2, 0.1, 0.3, 0.25, 0.0], (0.5, None), "not reproduced"),
+    ([1.0, 1.0, 1.0, 1.0, 1.0], (0.5, None), "reproduced"),            # no spread: the CI is the mean
+])
+def test_range_verdicts(values, bounds, expected):
+    result = st.evaluate_claims(range_table(values), range_claims(bounds))
+    row = result.iloc[0]
+    assert row["verdict"] == expected, row["note"]
+    assert row["kind"] == "range" and row["direction"] == "within" and row["n"] == len(values)
+    assert row["mean"] == pytest.approx(np.mean(values))
+
+
+def test_range_summary_is_two_one_sided_tests():
+    x = np.array([0.49, 0.50, 0.48, 0.51, 0.50])
+    summ = st.range_summary(x, 0.45, 0.53, DECISION)
+    assert summ["p_value"] == pytest.approx(1 / 32)  # all five seeds inside: each one-sided exact p is 2^-5
+    assert summ["ci_low"] > 0.45 and summ["ci_high"] < 0.53
+    assert summ["effect_size"] == pytest.approx(min(x.mean() - 0.45, 0.53 - x.mean()) / x.std(ddof=1))
+    with pytest.raises(ValueError):
+        st.range_summary(x, None, None)
+
+
+def test_range_parts_per_task_and_variant_and_the_learning_gate():
+    t = pd.concat([range_table([0.5, 0.49, 0.51, 0.5, 0.48], "A"),
+                   range_table([0.5, 0.49, 0.51, 0.5, 0.48], "B", ratio=[0.1, 0.9, 0.9, 0.9, 0.1])])
+    result = st.evaluate_claims(t, range_claims((0.45, 0.53), variants=("A", "B"), gate=0.5))
+    assert result["comparison"].tolist() == ["A within [0.45, 0.53]", "B within [0.45, 0.53]"]
+    assert result["verdict"].tolist() == ["reproduced", "invalid"] and result["learned"].tolist() == ["5/5", "2/5"]
+    assert result["claim_verdict"].iloc[0] == "invalid"
+    assert "Range parts" in st.claims_markdown(result, DECISION)
+
+
+def test_config_declares_the_replay_dynamics_claims(default_config):
+    """The replay-dynamics claims are declared in config.yaml before the run, on metrics the
+    registry writes."""
+    from rnnreplay.metrics import METRICS
+
+    claims = default_config["claims"]
+    assert {"D1", "D2", "D3", "E1", "E2"} <= set(claims)
+    for claim in ("D1", "D2", "D3", "E1", "E2"):
+        for comp in claims[claim]["comparisons"]:
+            assert comp["metric"] in METRICS
+    assert any(c.get("bounds") == [0.45, 0.53] for c in claims["E1"]["comparisons"])

@@ -18,7 +18,8 @@ pytestmark = pytest.mark.workflow
 # What follows every change of the metrics table: the tables, the figures drawn from them, the claims
 # and the report pages (and the `all` target).
 DOWNSTREAM = {"summarise", "figure_metrics", "figure_momentum_sweep", "figure_kr24_summary", "claims",
-              "report_pages", "all"}
+              "report_pages", "all", "figure_replay_displacement", "figure_replay_model_shares",
+              "figure_replay_coverage", "figure_replay_compression"}
 REPLAY_FIGURES = {"figure_examples", "figure_kr24_kl", "figure_kr24_densities", "figure_hd_ring", "figure_rat_code",
                   "figure_pi_error"}
 
@@ -63,6 +64,9 @@ EDITS = [  # (config key, new value, rule -> jobs that must rerun; nothing else 
     ("metrics.min_dwell", 4, METRICS_AND_KL),
     ("metrics.kl_samples", 201, METRICS_AND_KL),
     ("metrics.kde_points", 301, METRICS_AND_KL),
+    ("metrics.alpha_lags", [1, 5], METRICS_AND_KL),
+    ("metrics.dynamics_events", 5, METRICS_AND_KL),
+    ("metrics.coverage_distance", 0.5, METRICS_AND_KL),
     ("replay.trajectories", 5, REPLAY),
     ("replay.steps", 41, REPLAY),
     # the GRU variant replaces replay.noise_multiplier with its own (1.0): its replay stays

@@ -57,7 +57,7 @@ def test_tiny_run_produces_every_output(tiny_run):
             assert (results / "figures" / f"{name}_{task}.png").stat().st_size > 1000
             assert (results / "figures" / f"{name}_{task}.pdf").exists()
     for name in ("momentum_sweep", "loss_curves", "pi_error", "kr24_kl", "kr24_densities", "kr24_summary", "hd_ring",
-                 "rat_code"):
+                 "rat_code", "replay_displacement", "replay_model_shares", "replay_coverage", "replay_compression"):
         assert (results / "figures" / f"{name}.png").stat().st_size > 1000, name
     summary = (results / "tables" / "summary.md").read_text()
     assert "leak_replay_lv0.5" in summary and "wasserstein" in summary
@@ -109,8 +109,8 @@ def test_deleting_one_replay_reruns_only_it_and_dependents(tiny_run):
     assert counts["replay"] == 1 and counts["metrics"] == 1  # the variant's job (every seed)
     assert set(counts) <= {"replay", "metrics", "summarise", "figure_examples", "figure_metrics",
                            "figure_momentum_sweep", "figure_kr24_summary", "figure_kr24_kl", "figure_pi_error", "claims",
-                           "report_pages", "all",
-                           "total"}
+                           "report_pages", "figure_replay_displacement", "figure_replay_model_shares",
+                           "figure_replay_coverage", "figure_replay_compression", "all", "total"}
     snakemake("--cores", "1", "--configfile", "config.yaml", "--directory", str(tiny_run), cwd=tiny_run)
     assert target.exists()
 

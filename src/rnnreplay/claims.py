@@ -6,6 +6,9 @@ Each comparison reduces to one number per seed, d_i, signed so that the claim pr
   trend:  d_i = Spearman rho between x (e.g. lambda_v) and the metric across the listed
           variants, within seed i; direction increase: the metric rises with x.
   theory: the rows of the theory checks CSV whose name starts with one of ``checks``.
+  range:  x_i = metric(variant, seed i) on one task, one part per (task, variant); the claim is
+          that the mean lies within ``bounds`` [lo, hi] (either may be null: one-sided), e.g. a
+          displacement exponent within the published range of sleep replay.
 On d the same machinery runs: the mean with a bootstrap CI (scipy.stats.bootstrap, fixed seed),
 an exact paired sign-flip permutation test of the mean (scipy.stats.permutation_test, one-sided
 in the claimed direction), and the paired effect size d_z = mean(d) / sd(d).
@@ -23,6 +26,10 @@ The decision rule (``claims.decision`` in the config, fixed before the run):
                   for paired comparisons, ``trend_margin`` (in units of rho) for trends
                   (a comparison may set its own ``margin``, in the same units);
   inconclusive    otherwise.
+A range part is judged as two one-sided tests (TOST) on x - lo and hi - x with the same CI and
+sign-flip test: reproduced when the CI lies inside [lo, hi] and each one-sided p (mean above lo,
+mean below hi) <= alpha; not reproduced when the CI lies wholly below lo (or above hi) with the
+one-sided p in that direction <= alpha; inconclusive otherwise (there is no negligible band).
 A claim with combine ``all`` is reproduced when every part is, not reproduced when any part is
 not, inconclusive otherwise; with ``any``, reproduced when some part is, not reproduced when
 every part is not, inconclusive otherwise. A theory part is reproduced when all its checks pass.
@@ -166,6 +173,77 @@ def verdict(summary: dict, direction: str, margin: float, decision: dict | None 
     return INCONCLUSIVE, "CI includes 0"
 
 
+def range_summary(x, lo: float | None, hi: float | None, decision: dict | None = None) -> dict:
+    """Statistics of per-seed values x (1-D; NaNs dropped) for a claim that their mean lies within
+    [lo, hi] (a bound of None is absent).
+
+    Returns:
+        n, mean, ci_low, ci_high (bootstrap CI of the mean of x, x's unit), p_min (as
+        :func:`paired_summary`), p_value (the larger of the one-sided p's that the mean lies above
+        lo and below hi: the TOST p), effect_size (the smaller standardised distance from the mean
+        to a bound, (mean - lo) / sd or (hi - mean) / sd; negative when outside), and per bound
+        ``p_<side>_in`` / ``p_<side>_out`` (side lo or hi) for :func:`range_verdict`.
+    """
+    if lo is None and hi is None:
+        raise ValueError("a range needs at least one bound")
+    x = np.asarray(x, dtype=float)
+    x = x[np.isfinite(x)]
+    base = paired_summary(x, "increase", decision)
+    out = {k: base[k] for k in ("n", "mean", "ci_low", "ci_high", "p_min")}
+    inside, sizes = [], []
+    for side, bound, sign in (("lo", lo, 1.0), ("hi", hi, -1.0)):
+        if bound is None:
+            continue
+        part = paired_summary(sign * (x - bound), "increase", decision)
+        out[f"p_{side}_in"], out[f"p_{side}_out"] = part["p_value"], part["p_opposite"]
+        inside.append(part["p_value"])
+        sizes.append(part["effect_size"])
+    out["p_value"] = float(np.max(inside))
+    out["effect_size"] = float(np.min(sizes))
+    return out
+
+
+def range_verdict(summary: dict, lo: float | None, hi: float | None, decision: dict | None = None) -> tuple[str, str]:
+    """The verdict of a range part (see the module comment) and a short reason."""
+    dec = {**DECISION_DEFAULTS, **(decision or {})}
+    n, ci_lo, ci_hi, alpha = summary["n"], summary["ci_low"], summary["ci_high"], dec["alpha"]
+    if n < dec["min_seeds"]:
+        return INCONCLUSIVE, f"{n} seeds < min_seeds {dec['min_seeds']}"
+    above_lo = lo is None or (ci_lo > lo and summary["p_lo_in"] <= alpha)
+    below_hi = hi is None or (ci_hi < hi and summary["p_hi_in"] <= alpha)
+    if above_lo and below_hi:
+        return REPRODUCED, f"CI within {bounds_text(lo, hi)} and each one-sided p <= alpha"
+    if lo is not None and ci_hi < lo and summary["p_lo_out"] <= alpha:
+        return NOT_REPRODUCED, f"CI below {lo:g} and p <= alpha"
+    if hi is not None and ci_lo > hi and summary["p_hi_out"] <= alpha:
+        return NOT_REPRODUCED, f"CI above {hi:g} and p <= alpha"
+    if summary["p_min"] > alpha:
+        return INCONCLUSIVE, f"with {n} seeds the smallest p is {summary['p_min']:.3g} > alpha {alpha}"
+    return INCONCLUSIVE, f"CI or p does not settle {bounds_text(lo, hi)}"
+
+
+def bounds_text(lo: float | None, hi: float | None) -> str:
+    """[lo, hi] as text, with an open side shown as -inf or inf."""
+    return f"[{'-inf' if lo is None else f'{lo:g}'}, {'inf' if hi is None else f'{hi:g}'}]"
+
+
+def _range_part(table: pd.DataFrame, task: str, variant: str, comp: dict, decision: dict) -> dict:
+    """One (task, variant) part of a ``range`` comparison, learning gate included."""
+    lo, hi = comp["bounds"]
+    seeds, total = learned_seeds(table, task, variant, decision)
+    values = _by_seed(table, task, variant, comp["metric"])
+    summ = range_summary(values[values.index.isin(seeds)].values, lo, hi, decision)
+    learned = f"{len(seeds)}/{total}"
+    if decision.get("learned_max_error_ratio") is not None and len(seeds) < decision["min_seeds"]:
+        v, note = INVALID, (f"the networks did not learn: {len(seeds)} seed(s) pass the learning gate ({learned}) "
+                            f"< min_seeds {decision['min_seeds']}")
+    else:
+        v, note = range_verdict(summ, lo, hi, decision)
+    summ = {k: summ[k] for k in ("n", "mean", "ci_low", "ci_high", "p_value", "p_min", "effect_size")}
+    return dict(kind="range", task=task, metric=comp["metric"], comparison=f"{variant} within {bounds_text(lo, hi)}",
+                direction="within", learned=learned, verdict=v, note=note, **summ)
+
+
 def combine(verdicts: list[str], rule: str = "all") -> str:
     """A claim's verdict from its parts' verdicts: rule "all" or "any" (see the module comment)."""
     if not verdicts:
@@ -226,6 +304,10 @@ def evaluate_claims(table: pd.DataFrame, claims: dict, theory_checks: pd.DataFra
                 res = _theory_part(theory_checks, comp["checks"])
                 parts.append(dict(kind=kind, task="", metric="theory checks", comparison="simulated vs closed form: "
                                   + ", ".join(comp["checks"]), direction="", **res))
+                continue
+            if kind == "range":
+                parts += [_range_part(table, task, variant, comp, decision)
+                          for task in comp["tasks"] for variant in comp["variants"]]
                 continue
             for task in comp["tasks"]:
                 if kind == "paired":
@@ -296,6 +378,10 @@ def claims_markdown(result: pd.DataFrame, decision: dict | None = None) -> str:
              f"when the same holds in the opposite direction, or when the CI lies within ±{dec['margin']:.0%} "
              f"of the baseline's mean (±{dec['trend_margin']} in Spearman ρ for trends); *inconclusive* otherwise. "
              f"With n seeds the smallest one-sided p is 1/2^n (0.125 for 3 seeds, 0.031 for 5).", "",
+             "Range parts (claimed: *within* [lo, hi]): *reproduced* when the CI of the mean lies inside the range "
+             "and each one-sided sign-flip test (mean above lo, mean below hi) gives p ≤ alpha (two one-sided tests; "
+             "p is the larger); *not reproduced* when the CI lies wholly outside one bound with p ≤ alpha in that "
+             "direction; *inconclusive* otherwise.", "",
              _gate_text(dec), "",
              "| claim | verdict | statement |", "|---|---|---|"]
     for claim, g in result.groupby("claim", sort=False):

@@ -308,7 +308,8 @@ def _reference_errors(config: dict) -> list[str]:
             where = f"claims.{claim}.comparisons.{i}"
             tasks = [*comp.get("tasks", []), *([comp["task_b"]] if "task_b" in comp else [])]
             errors += [f"{where}: unknown task {t!r}" for t in tasks if t not in config["tasks"]]
-            errors += [f"{where}: unknown variant {v!r}" for v in [comp.get("a"), comp.get("b"), *comp.get("x", {})]
+            errors += [f"{where}: unknown variant {v!r}" for v in [comp.get("a"), comp.get("b"), *comp.get("x", {}),
+                                                                     *comp.get("variants", [])]
                        if v is not None and v not in variants]
     for task, entry in config["tasks"].items():
         try:

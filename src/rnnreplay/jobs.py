@@ -110,6 +110,18 @@ class MetricsSettings:
     min_dwell: int = 5  # region stays shorter than this (steps) do not count as switches
     kl_samples: int = 2500  # Monte-Carlo draws per KL estimate [KR24 code]
     kde_points: int = 5000  # points each Gaussian KDE is fitted to (fixed-seed subsample)
+    # Replay dynamics (SCIENCE.md section 9; rnnreplay.dynamics), all on replay after burn-in:
+    alpha_lags: list = field(default_factory=lambda: [1, 10])  # [k0, k1]: lags (steps) of the
+    #   displacement exponent's log-log fit (8 log-spaced lags; short lags [Stella et al. 2019])
+    displacement_max_lag: int = 200  # longest lag (steps) of the mean-displacement / local-slope curve
+    dynamics_events: int = 20  # replay events fitted by the three state-space models (fixed-seed
+    #   subsample of trajectories, one window each) [Krause & Drugowitsch 2022]
+    dynamics_steps: int = 100  # steps per fitted event (a window at a random start)
+    coverage_bins: int = 20  # coverage grid: square cells along the environment's longer side
+    coverage_distance: float = 1.0  # distance travelled at which coverage is read, in environment
+    #   extents (its longer side; the circumference for headings) [McNamee et al. 2021]
+    hover_threshold: float = 0.5  # a step is near zero when at most this x the noise's RMS step
+    #   (the lag-0 intercept of the mean squared displacement) [Pfeiffer & Foster 2015]
 
 
 @dataclass(frozen=True)

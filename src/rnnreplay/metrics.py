@@ -424,9 +424,16 @@ def compute_metrics(run: ReplayRun) -> dict[str, float | np.ndarray]:
     return {m.name: m.compute(run) for m in METRICS.values() if m.applies(run)}
 
 
-def metrics_dataset(values: dict, task: Task, attrs: dict) -> xr.Dataset:
-    """Metric values (from :func:`compute_metrics`) as a CF dataset: scalars, and the per-region
-    ones on a ``region`` dim labelled by ``region_name``; units resolved to the task's length unit."""
+# Curves: a metric with a dim other than ``region`` (e.g. ``lag``) takes that dim's coordinate
+# from here: dim -> (coordinate values from the metrics settings, CF attributes).
+AXES: dict[str, tuple[Callable[[MetricsSettings], np.ndarray], dict]] = {}
+
+
+def metrics_dataset(values: dict, task: Task, attrs: dict, settings: MetricsSettings | None = None) -> xr.Dataset:
+    """Metric values (from :func:`compute_metrics`) as a CF dataset: scalars, the per-region
+    ones on a ``region`` dim labelled by ``region_name``, and curves on the dims of :data:`AXES`
+    (coordinates from ``settings``, default :class:`MetricsSettings`); units resolved to the task's
+    length unit."""
     import xarray as xr
 
     lu = task.length_unit
@@ -437,7 +444,14 @@ def metrics_dataset(values: dict, task: Task, attrs: dict) -> xr.Dataset:
         data[name] = (m.dims, np.asarray(value, dtype=np.float64), {"units": unit.get(m.units, m.units),
                                                                      "long_name": m.long_name})
     coords = {"region_name": ("region", list(task.region_names), {"long_name": "task region"})}
-    return xr.Dataset(data, coords=coords, attrs=attrs)
+    curves = list(dict.fromkeys(d for name in values for d in METRICS[name].dims if d in AXES))
+    for dim in curves:
+        axis, axis_attrs = AXES[dim]
+        coords[dim] = (dim, axis(settings or MetricsSettings()), axis_attrs)
+    ds = xr.Dataset(data, coords=coords, attrs=attrs)
+    for dim in curves:  # CF: a coordinate variable has no fill value (xarray gives float ones NaN)
+        ds[dim].encoding["_FillValue"] = None
+    return ds
 
 
 def _has_goals(run):
@@ -642,7 +656,7 @@ def metrics_file(jobs: list[MetricsJob], replays: list, test_paths: str | Path, 
                         untrained=optional["untrained_position"], loss=loss, train_length=job.train_length)
         values = compute_metrics(run)
         attrs = provenance(f"metrics {job.task.name}/{job.variant}", job, job.seed)
-        write_dataset(metrics_dataset(values, task, attrs), out)
+        write_dataset(metrics_dataset(values, task, attrs, job.settings), out)
         lines.append(f"seed {job.seed}: " + ", ".join(f"{k} {values[k]:.3g}" for k in (
             "pi_ratio", "wasserstein", "reach_time", "speed", "off_track", "kl", "angular_drift") if k in values))
     return f"{jobs[0].task.name}/{jobs[0].variant}: " + "; ".join(lines)
@@ -688,3 +702,137 @@ def kl_matrix(runs: list[dict], table, settings: MetricsSettings):
             if key in own.index:
                 rows.append(dict(quiescent=baseline, active=name, seed=act["seed"], kl=float(own[key])))
     return pd.DataFrame(rows)
+
+
+# --- Replay dynamics as experimenters measure them (SCIENCE.md section 9; rnnreplay.dynamics) -----
+# On replay after burn-in, for every task: positions as decoded, headings unwrapped along the ring
+# (distances travelled), cells of the ring for the head-direction task's coverage.
+
+def _cached(run: ReplayRun, key: str, compute: Callable):
+    """A value computed once per run, kept on the run as its cached properties are."""
+    if key not in run.__dict__:
+        run.__dict__[key] = compute()
+    return run.__dict__[key]
+
+
+def _settled_travel(run: ReplayRun) -> np.ndarray:
+    """(B, T - burn, D) float64 replay after burn-in on which displacements are measured."""
+    return _cached(run, "_settled_travel", lambda: np.asarray(run.travel[0][:, run.burn:], dtype=np.float64))
+
+
+def _curve_lags(settings: MetricsSettings) -> np.ndarray:
+    from . import dynamics
+
+    return dynamics.log_lags(1, settings.displacement_max_lag, dynamics.CURVE_POINTS)
+
+
+def _coverage_axis(settings: MetricsSettings) -> np.ndarray:
+    from . import dynamics
+
+    return dynamics.COVERAGE_CURVE
+
+
+AXES["lag"] = (_curve_lags, {"units": "1", "long_name": "lag (replay steps)"})
+AXES["distance"] = (_coverage_axis, {"units": "1", "long_name": "distance travelled (environment extents)"})
+
+
+def _events(run: ReplayRun) -> dict:
+    """:func:`rnnreplay.dynamics.classify_events` of the run: ``dynamics_events`` windows of
+    ``dynamics_steps`` steps, drawn from a generator seeded by (the run's seed, 9)."""
+    from . import dynamics
+
+    s = run.settings
+    return _cached(run, "_events", lambda: dynamics.classify_events(
+        _settled_travel(run), s.dynamics_events, s.dynamics_steps, np.random.default_rng([run.seed, 9])))
+
+
+def _coverage(run: ReplayRun) -> np.ndarray:
+    """(1 + K, B) coverage per trajectory at ``coverage_distance`` and along the coverage curve."""
+    from . import dynamics
+
+    def compute():
+        s = run.settings
+        grid = dynamics.environment_grid(run.task, s.coverage_bins, run.true_paths)
+        distances = np.concatenate([[s.coverage_distance], dynamics.COVERAGE_CURVE]) * grid.extent
+        return dynamics.coverage_curve(_settled_travel(run), grid.index(run.settled), int(np.prod(grid.shape)),
+                                       grid.n_inside, distances, s.speed_lag)
+
+    return _cached(run, "_coverage", compute)
+
+
+def _nanmean(x, axis=None):
+    """Mean over the finite values (NaN where there are none), without numpy's warning."""
+    x = np.asarray(x, dtype=float)
+    ok = np.isfinite(x)
+    total, n = np.where(ok, x, 0.0).sum(axis), ok.sum(axis)
+    return np.where(n > 0, total / np.maximum(n, 1), np.nan)
+
+
+@metric("displacement_exponent", "1", "slope of log mean displacement against log lag over alpha_lags, after burn-in",
+        table=True, title="displacement exponent α")
+def _displacement_exponent(run):
+    from .dynamics import displacement_exponent
+
+    return displacement_exponent(_settled_travel(run), run.settings.alpha_lags)
+
+
+@metric("mean_displacement", "length", "mean displacement ||x(t+k) - x(t)|| against lag k, after burn-in",
+        dims=("lag",))
+def _mean_displacement(run):
+    from .dynamics import mean_displacement
+
+    return _cached(run, "_md_curve", lambda: mean_displacement(_settled_travel(run), _curve_lags(run.settings)))
+
+
+@metric("displacement_slope", "1", "local slope d log mean displacement / d log lag", dims=("lag",))
+def _displacement_slope(run):
+    from .dynamics import local_slopes
+
+    return local_slopes(_curve_lags(run.settings), _mean_displacement(run))
+
+
+def _share_metric(model: str, table: bool = False):
+    metric(f"share_{model}", "1", f"fraction of fitted replay events whose best model (BIC) is {model}",
+           table=table, title=f"{model} share")(lambda run: _share(run, model))
+
+
+def _share(run, model):
+    from .dynamics import model_shares
+
+    return model_shares(_events(run)["best"])[model]
+
+
+for _model in ("stationary", "diffusion", "momentum"):
+    _share_metric(_model, table=_model == "momentum")
+
+
+@metric("momentum_persistence", "1",
+        "median over fitted events of the momentum model's persistence phi (= 1 - lambda_v)")
+def _momentum_persistence(run):
+    phi = _events(run)["persistence"]
+    phi = phi[np.isfinite(phi)]
+    return float(np.median(phi)) if len(phi) else math.nan
+
+
+@metric("coverage", "1", "fraction of the environment's grid cells visited once the replay has travelled "
+        "coverage_distance environment extents (mean over trajectories that travel that far)", table=True)
+def _coverage_metric(run):
+    return float(_nanmean(_coverage(run)[0]))
+
+
+@metric("coverage_reached", "1", "fraction of replay trajectories that travel coverage_distance environment extents")
+def _coverage_reached(run):
+    return float(np.isfinite(_coverage(run)[0]).mean())
+
+
+@metric("coverage_curve", "1", "fraction of the environment's grid cells visited against distance travelled "
+        "(mean over trajectories that travel that far)", dims=("distance",))
+def _coverage_curve(run):
+    return _nanmean(_coverage(run)[1:], axis=1)
+
+
+@metric("hover_fraction", "1", "fraction of one-step lengths at most hover_threshold x the noise's RMS step")
+def _hover_fraction(run):
+    from .dynamics import hover_fraction
+
+    return hover_fraction(_settled_travel(run), run.settings.hover_threshold)

@@ -28,7 +28,8 @@ def mean_ci(values, level: float = 0.95) -> tuple[float, float, float]:
 
 def metrics_table(paths: list[str]) -> pd.DataFrame:
     """Long table (task, variant, seed, metric, value) from per-job metrics files; a metric with a
-    value per region becomes one row per region, named ``{metric}_{region}``."""
+    value per region becomes one row per region, named ``{metric}_{region}``, and a curve (e.g.
+    against ``lag``) one row per point, named ``{metric}_{dim}{coordinate}`` (``mean_displacement_lag10``)."""
     from .checks import read_job_file
     from .jobs import MetricsJob
 
@@ -40,8 +41,10 @@ def metrics_table(paths: list[str]) -> pd.DataFrame:
             if var.ndim == 0:
                 rows.append(dict(**key, metric=name, value=float(var.values)))
             else:
-                for region, value in zip(ds["region_name"].values, var.values):
-                    rows.append(dict(**key, metric=f"{name}_{region}", value=float(value)))
+                dim = var.dims[0]
+                labels = ds["region_name"].values if dim == "region" else [f"{dim}{c:g}" for c in ds[dim].values]
+                for label, value in zip(labels, var.values):
+                    rows.append(dict(**key, metric=f"{name}_{label}", value=float(value)))
     return pd.DataFrame(rows)
 
 

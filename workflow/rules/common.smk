@@ -170,6 +170,7 @@ def figure_targets():
     targets = [f"results/figures/examples_{t}.png" for t in TASKS]
     targets += [f"results/figures/metrics_{t}.png" for t in TASKS]
     targets += ["results/figures/loss_curves.png", "results/figures/pi_error.png"]
+    targets += [f"results/figures/replay_{k}.png" for k in ("displacement", "model_shares", "coverage", "compression")]
     if FIGS.get("momentum_sweep"):
         targets.append("results/figures/momentum_sweep.png")
     if KR24_TASKS:

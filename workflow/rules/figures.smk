@@ -178,3 +178,82 @@ rule figure_pi_error:
     shell:
         "python -m rnnreplay figure pi_error --inputs {input.replay} --test-paths {input.test} {params.gate} "
         "--out {output.png} 2> {log}"
+
+
+# Replay dynamics as experimenters measure them (README, "Replay dynamics"), from the metrics table.
+rule figure_replay_displacement:
+    input:
+        "results/tables/metrics.csv",
+    output:
+        png=report(
+            "results/figures/replay_displacement.png",
+            caption="../report/replay_displacement.rst",
+            category="Replay dynamics",
+        ),
+        pdf="results/figures/replay_displacement.pdf",
+    log:
+        "results/logs/figures/replay_displacement.log",
+    benchmark:
+        "results/benchmarks/figures/replay_displacement.tsv"
+    conda:
+        CONDA_ENV
+    shell:
+        "python -m rnnreplay figure displacement --inputs {input} --out {output.png} 2> {log}"
+
+
+rule figure_replay_model_shares:
+    input:
+        "results/tables/metrics.csv",
+    output:
+        png=report(
+            "results/figures/replay_model_shares.png",
+            caption="../report/replay_model_shares.rst",
+            category="Replay dynamics",
+        ),
+        pdf="results/figures/replay_model_shares.pdf",
+    log:
+        "results/logs/figures/replay_model_shares.log",
+    benchmark:
+        "results/benchmarks/figures/replay_model_shares.tsv"
+    conda:
+        CONDA_ENV
+    shell:
+        "python -m rnnreplay figure model_shares --inputs {input} --out {output.png} 2> {log}"
+
+
+rule figure_replay_coverage:
+    input:
+        "results/tables/metrics.csv",
+    output:
+        png=report(
+            "results/figures/replay_coverage.png", caption="../report/replay_coverage.rst", category="Replay dynamics"
+        ),
+        pdf="results/figures/replay_coverage.pdf",
+    log:
+        "results/logs/figures/replay_coverage.log",
+    benchmark:
+        "results/benchmarks/figures/replay_coverage.tsv"
+    conda:
+        CONDA_ENV
+    shell:
+        "python -m rnnreplay figure coverage --inputs {input} --out {output.png} 2> {log}"
+
+
+rule figure_replay_compression:
+    input:
+        "results/tables/metrics.csv",
+    output:
+        png=report(
+            "results/figures/replay_compression.png",
+            caption="../report/replay_compression.rst",
+            category="Replay dynamics",
+        ),
+        pdf="results/figures/replay_compression.pdf",
+    log:
+        "results/logs/figures/replay_compression.log",
+    benchmark:
+        "results/benchmarks/figures/replay_compression.tsv"
+    conda:
+        CONDA_ENV
+    shell:
+        "python -m rnnreplay figure compression --inputs {input} --out {output.png} 2> {log}"
