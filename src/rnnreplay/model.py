@@ -243,71 +243,47 @@ class Ensemble(nn.Module):
             return (outputs, hidden) if return_hidden else outputs
         first = self.members[0]
         p, batch = first.params, start_code[0].shape[0]
+        # Member-major buffers (S, T, B, N): each member's slice is a network's own contiguous
+        # (T, B, N) tensor (its readout, drive gradient and W_rec gradient take the very code path
+        # of a network alone); each step's (S, B, N) is a strided view.
         r0 = torch.stack([m.encoder(c) for m, c in zip(self.members, start_code)])  # (S, B, N): r_0
-        drives = [input_drive(m.input, u, batch, steps) for m, u in zip(self.members, inputs)]  # S x (T, B, N)
-        drive = _Stack.apply(1, *drives)  # (T, S, B, N)
+        drive = torch.stack([input_drive(m.input, u, batch, steps) for m, u in zip(self.members, inputs)])
         knobs = first.knobs(adaptation, momentum)
-        noise = _NoiseStream(p.noise, (drive.shape[0],) + r0.shape, p.noise_std * noise_multiplier, r0, generators)
+        steps = drive.shape[1]
+        noise = _NoiseStream(p.noise, (r0.shape[0], steps) + r0.shape[1:], p.noise_std * noise_multiplier, r0,
+                             generators)
         weight = torch.stack([m.recurrent.weight for m in self.members])  # (S, N, N)
         if torch.is_grad_enabled() and any(x.requires_grad for x in (r0, drive, weight)):
-            hidden_tsbn = _CellSequence.apply(r0, drive, weight, knobs, p.activation, noise)
+            hidden_stbn = _CellSequence.apply(r0, drive, weight, knobs, p.activation, noise)
         else:
-            hidden_tsbn, _ = _run_cell(r0, drive, weight, knobs, p.activation, noise, keep_pre=False,
-                                       steps_iter=progress(drive.shape[0]))
-        members = _Unstack.apply(1, hidden_tsbn)  # S x (T, B, N), each contiguous as a network's own
+            hidden_stbn, _ = _run_cell(r0, drive, weight, knobs, p.activation, noise, keep_pre=False,
+                                       steps_iter=progress(steps))
+        members = hidden_stbn.unbind(0)  # S x (T, B, N), contiguous
         outputs = [m.readout(h).transpose(0, 1) for m, h in zip(self.members, members)]  # S x (B, T, C)
         return (outputs, [h.transpose(0, 1) for h in members]) if return_hidden else outputs
-
-
-class _Stack(torch.autograd.Function):
-    """``torch.stack(tensors, dim)`` whose backward hands each tensor a contiguous gradient, as the
-    tensor's own network would get it (the plain stack's backward gives strided views)."""
-
-    @staticmethod
-    def forward(ctx, dim, *tensors):
-        ctx.dim = dim
-        return torch.stack(tensors, dim)
-
-    @staticmethod
-    def backward(ctx, grad):
-        return (None, *(g.contiguous() for g in grad.unbind(ctx.dim)))
-
-
-class _Unstack(torch.autograd.Function):
-    """The members of a stacked tensor along ``dim``, each a contiguous copy; the backward stacks
-    their gradients back."""
-
-    @staticmethod
-    def forward(ctx, dim, stacked):
-        ctx.dim = dim
-        members = tuple(t.contiguous() for t in stacked.unbind(dim))
-        ctx.like = members[0]  # shape, dtype and device of a member's gradient
-        return members
-
-    @staticmethod
-    def backward(ctx, *grads):
-        return None, torch.stack([torch.zeros_like(ctx.like) if g is None else g for g in grads], ctx.dim)
 
 
 # --- the noise: one random stream for both paths -------------------------------------------------
 
 
-def draw_noise(kind: str, shape, std: float, like: torch.Tensor, generator):
+def draw_noise(kind: str, shape, std: float, like: torch.Tensor, generator, out: torch.Tensor | None = None):
     """Hidden noise of the given ``shape``: ``std`` times N(0, 1) (``gaussian``) or U[0, 1)
-    (``uniform01``), on ``like``'s device and dtype; None when ``std`` is 0."""
+    (``uniform01``), on ``like``'s device and dtype (into the contiguous ``out`` if given: the same
+    draws as a fresh tensor); None when ``std`` is 0."""
     if std == 0:
         return None
+    z = out if out is not None else torch.empty(shape, device=like.device, dtype=like.dtype)
     if kind == "gaussian":
-        z = torch.randn(shape, generator=generator, device=like.device, dtype=like.dtype)
+        z.normal_(generator=generator)  # what torch.randn does
     else:
-        z = torch.rand(shape, generator=generator, device=like.device, dtype=like.dtype)
+        z.uniform_(generator=generator)  # what torch.rand does
     return z.mul_(std)  # in place: the same values as std * z without a second buffer
 
 
 class _NoiseStream:
     """The noise ``std * z`` of a (T, B, N) sequence, drawn in chunks of steps; or of an ensemble's
-    (T, S, B, N) sequence, member s drawing its own (T, B, N) stream from ``generator[s]`` exactly
-    as it would alone.
+    (S, T, B, N) sequence, member s drawing its own (T, B, N) stream from ``generator[s]`` exactly
+    as it would alone (into its own contiguous slice of a member-major block).
 
     On CPU, ``normal_``/``uniform_`` fill chunks whose size is a multiple of 16 exactly as one
     draw of the whole tensor would, so chunking keeps the random stream (and results) identical
@@ -318,11 +294,13 @@ class _NoiseStream:
 
     def __init__(self, kind: str, shape, std, like, generator):
         self.kind, self.shape, self.std, self.like, self.generator = kind, shape, std, like, generator
-        steps, batch, hidden = shape[0], shape[-2], shape[-1]
+        self.members = isinstance(generator, (list, tuple))
+        steps, batch, hidden = shape[1 if self.members else 0], shape[-2], shape[-1]
+        self.steps = steps
         per_step = batch * hidden  # one member's
         chunked = like.device.type == "cpu" and per_step % 16 == 0
         self.chunk = max(1, self.chunk_elements // max(per_step, 1)) if chunked else steps
-        self._start, self._block = None, None
+        self._start, self._block, self._length = None, None, 0
 
     def __bool__(self):
         return self.std != 0
@@ -330,16 +308,17 @@ class _NoiseStream:
     def step(self, t: int) -> torch.Tensor:
         """Noise of step t ((B, N), or (S, B, N) for an ensemble); steps must be asked for in
         increasing order."""
-        if self._start is None or not self._start <= t < self._start + len(self._block):
-            n = min(self.chunk, self.shape[0] - t)
+        if self._start is None or not self._start <= t < self._start + self._length:
+            n = min(self.chunk, self.steps - t)
             member = (n,) + tuple(self.shape[-2:])
-            if isinstance(self.generator, (list, tuple)):  # (n, S, B, N): each member's own stream
-                self._block = torch.stack([draw_noise(self.kind, member, self.std, self.like, g)
-                                           for g in self.generator], dim=1)
+            if self.members:  # (S, n, B, N): each member's own stream, drawn into its own slice
+                self._block = self.like.new_empty((len(self.generator),) + member)
+                for block, g in zip(self._block, self.generator):
+                    draw_noise(self.kind, member, self.std, self.like, g, out=block)
             else:
                 self._block = draw_noise(self.kind, member, self.std, self.like, self.generator)
-            self._start = t
-        return self._block[t - self._start]
+            self._start, self._length = t, n
+        return self._block[:, t - self._start] if self.members else self._block[t - self._start]
 
 
 # --- the fused path: the recurrence written for speed -------------------------------------------
@@ -396,17 +375,24 @@ def _activation_grad(grad: torch.Tensor, pre: torch.Tensor, activation: str, out
     raise ValueError(f"the fused path does not implement activation {activation!r}")
 
 
+def _step(x: torch.Tensor, t: int, members: bool) -> torch.Tensor:
+    """Step t of a sequence: x[t] of a time-major (T, B, N), x[:, t] of a member-major (S, T, B, N)."""
+    return x[:, t] if members else x[t]
+
+
 def _run_cell(r0, drive, weight, k: Knobs, activation: str, noise: _NoiseStream, keep_pre: bool, steps_iter=None):
     """Forward recurrence. r0 (B, N), drive (T, B, N) (any strides), weight (N, N); or, for an
-    ensemble of S networks, r0 (S, B, N), drive (T, S, B, N) and weight (S, N, N), whose batched
+    ensemble of S networks, r0 (S, B, N), drive (S, T, B, N) and weight (S, N, N), whose batched
     products are on CPU bitwise the per-member products (tests/test_ensemble.py).
 
     ``steps_iter`` iterates over 0..T-1 (default ``range(T)``; a progress iterator in replay).
-    Returns hidden (T, [S,] B, N) = r_1..r_T and, if ``keep_pre``, pre (same shape) for the backward.
+    Returns hidden ([S,] T, B, N) = r_1..r_T and, if ``keep_pre``, pre (same shape) for the backward.
     """
-    steps = drive.shape[0]
-    hidden = r0.new_empty((steps,) + r0.shape)
-    pres = r0.new_empty((steps,) + r0.shape) if keep_pre else None
+    members = weight.dim() == 3
+    steps = drive.shape[1 if members else 0]
+    shape = (r0.shape[0], steps) + r0.shape[1:] if members else (steps,) + r0.shape
+    hidden = r0.new_empty(shape)
+    pres = r0.new_empty(shape) if keep_pre else None
     pre_buf = None if keep_pre else torch.empty_like(r0)
     dr = torch.empty_like(r0)
     matmul = torch.bmm if weight.dim() == 3 else torch.mm
@@ -419,9 +405,9 @@ def _run_cell(r0, drive, weight, k: Knobs, activation: str, noise: _NoiseStream,
     w_t = weight.transpose(-2, -1)
     r = r0
     for t in steps_iter if steps_iter is not None else range(steps):
-        pre = pres[t] if keep_pre else pre_buf
+        pre = _step(pres, t, members) if keep_pre else pre_buf
         matmul(r, w_t, out=pre)  # pre_t = W_rec r_t + W_in u_t + b - a_t
-        pre.add_(drive[t])
+        pre.add_(_step(drive, t, members))
         if adapting:
             pre.sub_(a)
         _activate(pre, activation, dr)  # dr_t = leak (phi(pre_t) - r_t) + noise_t
@@ -433,7 +419,7 @@ def _run_cell(r0, drive, weight, k: Knobs, activation: str, noise: _NoiseStream,
         if adapting:  # a_{t+1} = (1 - lambda_a) a_t + lambda_a b_a r_t
             torch.mul(r, adapt_scale, out=tmp)
             a.mul_(1.0 - k.adapt_rate).add_(tmp)
-        r = torch.add(r, v if momentum else dr, out=hidden[t])  # r_{t+1} = r_t + v_{t+1}
+        r = torch.add(r, v if momentum else dr, out=_step(hidden, t, members))  # r_{t+1} = r_t + v_{t+1}
     return hidden, pres
 
 
@@ -458,27 +444,28 @@ class _CellSequence(torch.autograd.Function):
         """
         r0, weight, hidden, pres = ctx.saved_tensors
         k = ctx.knobs
-        steps = hidden.shape[0]
+        members = weight.dim() == 3
+        steps = hidden.shape[1 if members else 0]
         momentum, adapting = k.friction != 1.0, k.adapt_rate > 0
         adapt_scale = k.adapt_rate * k.adapt_strength  # lambda_a b_a
-        g_pre = torch.empty_like(hidden)  # (T, [S,] B, N): also the gradient of drive
+        g_pre = torch.empty_like(hidden)  # ([S,] T, B, N): also the gradient of drive
         lr = torch.zeros_like(r0)
         lv = torch.zeros_like(r0) if momentum else None
         la = torch.zeros_like(r0) if adapting else None
         gv = torch.empty_like(r0) if momentum else lr
         for t in range(steps - 1, -1, -1):
-            lr.add_(grad_hidden[t])
+            lr.add_(_step(grad_hidden, t, members))
             if momentum:
                 torch.add(lv, lr, out=gv)
-            g = g_pre[t]
-            _activation_grad(gv, pres[t], ctx.activation, out=g)
+            g = _step(g_pre, t, members)
+            _activation_grad(gv, _step(pres, t, members), ctx.activation, out=g)
             g.mul_(k.leak)
             if momentum:
                 lr.sub_(gv, alpha=k.leak)
                 torch.mul(gv, 1.0 - k.friction, out=lv)
             else:
                 lr.mul_(1.0 - k.leak)
-            if weight.dim() == 3:
+            if members:
                 lr.baddbmm_(g, weight)
             else:
                 lr.addmm_(g, weight)
@@ -487,8 +474,8 @@ class _CellSequence(torch.autograd.Function):
                 la.mul_(1.0 - k.adapt_rate).sub_(g)
         grad_weight = None
         if ctx.needs_input_grad[2]:
-            if weight.dim() == 3:  # per member, the very products a network alone computes
-                grad_weight = torch.stack([_recurrent_weight_grad(g_pre[:, s], r0[s], hidden[:, s])
+            if members:  # per member, the very products a network alone computes
+                grad_weight = torch.stack([_recurrent_weight_grad(g_pre[s], r0[s], hidden[s])
                                            for s in range(weight.shape[0])])
             else:
                 grad_weight = _recurrent_weight_grad(g_pre, r0, hidden)

@@ -13,6 +13,9 @@ sequences; a 2-D code as in the mazes, and a 128-cell code as in the open field 
 split into forward (with the graph), backward, clipping + Adam, and the noise draw alone: where
 the default workflow's training time goes (README, "Performance"). They have no goal.
 
+The last rows time, side by side in one run, a training step of one network and the per-member
+step of a 5-member ensemble (the seeds of one variant trained together), at the default shapes.
+
     python tests/benchmarks/bench_train.py [--threads 1] [--repeats 3] [--out DIR]
 """
 
@@ -97,6 +100,75 @@ def default_shape_rows(args) -> list[dict]:
     return rows
 
 
+def ensemble_rows(args) -> list[dict]:
+    """The default config's shapes (128 units, batch 64, 60-step sequences, a 2-D code as in the
+    mazes): a training step of one network and of a 5-member ensemble (the seeds of one variant,
+    side by side), side by side in one run; per-member time = ensemble step / 5. Two measures:
+    the network step (forward, loss, backward, clipping, Adam) and ``train_ensemble`` end to end
+    on the T-maze (batches drawn and encoded per member, as the workflow trains)."""
+    from rnnreplay.jobs import Mechanisms, TaskSetup, TrainJob, TrainSettings
+    from rnnreplay.model import Ensemble
+    from rnnreplay.train import train_ensemble
+
+    batch, steps, hidden, cells, size = 64, 60, 128, 2, 5
+    n = 40 if not args.quick else 4
+    inputs, targets, start = place_code_batch(batch, steps, cells)
+    rows = []
+
+    def network_step(members: int):
+        torch.manual_seed(0)
+        nets = [NoisyRNN(n_in=2, n_out=cells, params=CellParams(hidden=hidden, leak=0.2, sigma=0.03))
+                for _ in range(members)]
+        ensemble = Ensemble(nets)
+        opt = torch.optim.Adam(ensemble.parameters(), lr=1e-3)
+        gens = [torch.Generator().manual_seed(s) for s in range(members)]
+
+        def step():
+            outs = ensemble([inputs] * members, [start] * members, generators=gens)
+            losses = [torch.nn.functional.mse_loss(o, targets) for o in outs]
+            opt.zero_grad(set_to_none=True)
+            torch.autograd.backward(losses)
+            for net in nets:
+                torch.nn.utils.clip_grad_norm_(net.parameters(), 10.0)
+            opt.step()
+            return [loss.item() for loss in losses]
+        return step
+
+    task = TaskSetup("tmaze", "tmaze", {"returns": True})
+    pools = [task.build().sample_positions(512, steps, np.random.default_rng(s)) for s in range(size)]
+
+    def end_to_end(members: int):
+        jobs = [TrainJob(task, "leak", s, CellParams(hidden=hidden, leak=0.2, sigma=0.03), Mechanisms(),
+                         TrainSettings(steps=n, batch=batch)) for s in range(members)]
+        return lambda: train_ensemble(jobs, pools[:members], log=lambda m: None)
+
+    for label, make, per_call in (("network step", network_step, 1), ("train_ensemble, T-maze", end_to_end, n)):
+        fns = {m: make(m) for m in (1, size)}
+        for fn in fns.values():
+            fn()  # warm-up
+        reps = n if per_call == 1 else args.repeats
+
+        def interleaved():  # single and ensemble alternate, so a load change hits both alike
+            times = {m: [] for m in fns}
+            for _ in range(reps):
+                for m, fn in fns.items():
+                    times[m] += common.time_it(fn, 1, warmup=0)
+            return times
+
+        timed, gemm = common.bracket_gemm(interleaved)
+        single = statistics.median(timed[1]) / per_call
+        member = statistics.median(timed[size]) / per_call / size
+        flops = train_flops(batch, steps, hidden, 2, cells)
+        for members, t in ((1, single), (size, member)):
+            rows.append({
+                "stage": "train_step_ensemble", "variant": f"leak, {label}, {members} member(s)",
+                "shape": f"N{hidden} B{batch} T{steps} C{cells}", "seconds": t, "gflops": flops / t / 1e9, **gemm,
+                "fraction_of_gemm": flops / t / 1e9 / gemm["gemm_gflops"], "speedup_vs_single": single / t,
+                "peak_rss_mb": common.peak_rss_mb(),
+            })
+    return rows
+
+
 def main():
     args = common.parser(__doc__.splitlines()[0]).parse_args()
     common.setup(args)
@@ -141,9 +213,10 @@ def main():
             "kr24_2500_steps_min": 2500 * t / 60, "peak_rss_mb": common.peak_rss_mb(),
         })
     rows += default_shape_rows(args)
+    rows += ensemble_rows(args)
     common.report("train", rows, args, ["variant", "shape", "seconds", "seconds_min", "forward_nograd_s", "forward_s",
                                         "backward_s", "optimiser_s", "noise_s", "gemm_s", "gflops", "gemm_gflops",
-                                        "fraction_of_gemm", "kr24_2500_steps_min", "peak_rss_mb"])
+                                        "fraction_of_gemm", "speedup_vs_single", "kr24_2500_steps_min", "peak_rss_mb"])
 
 
 if __name__ == "__main__":
