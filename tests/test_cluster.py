@@ -115,4 +115,4 @@ def test_tiny_workflow_runs_on_slurm(cluster, tmp_path):
     assert set(states) == set(ids), (ids, acct.stdout, acct.stderr)
     assert set(states.values()) == {"COMPLETED"}, states
     assert sum("slurm_logs/group_" in line for line in submitted) == 3, "\n".join(submitted)
-    assert "torch threads 1" in (res / "logs" / "train" / "tmaze" / "noleak" / "seed0.log").read_text()
+    assert "torch threads 1" in (res / "logs" / "train" / "tmaze" / "noleak.log").read_text()

@@ -13,6 +13,7 @@ import sys
 from pathlib import Path
 import yaml
 
+from .allocator import KEPT_MB  # noqa: F401  (for the workflow's memory requests)
 from .jobs import (CONFIG_ENV, MetricsJob, MetricsSettings, Mechanisms, ReplayJob, ReplaySettings, SynthesisJob, TaskSetup,
                    TrainJob, TrainSettings, pick_fields, to_json)  # noqa: F401 (to_json: for the workflow)
 from .params import CellParams

@@ -128,10 +128,11 @@ def _rate():
 
 def train_mem_mb(wildcards, attempt):
     """MB for a training job (an ensemble of one member per seed): 1 GB for Python, torch and
-    Snakemake in the job, plus about 20 (B, T, N) float32 tensors per member kept for backprop;
-    grows with each retry."""
+    Snakemake in the job, what the heap may keep of freed buffers for reuse (at most
+    rnnreplay.allocator.KEPT_MB), plus about 20 (B, T, N) float32 tensors per member kept for
+    backprop; grows with each retry."""
     n, b, t, _ = _sizes(wildcards)
-    return int(1000 + 20 * b * t * n * 4 * len(SEEDS) / 1e6) * attempt
+    return int(1000 + rc.KEPT_MB + 20 * b * t * n * 4 * len(SEEDS) / 1e6) * attempt
 
 
 def train_runtime(wildcards, attempt):
