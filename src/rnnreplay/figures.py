@@ -141,6 +141,17 @@ def momentum_sweep(table: pd.DataFrame, friction: dict[str, float], metrics: lis
     save(fig, path)
 
 
+def _panel_grid(n: int, cols: int = 4):
+    """A figure with ``n`` panels in rows of at most ``cols`` (unused cells hidden); returns the
+    figure and its first ``n`` axes."""
+    cols = min(cols, n)
+    rows = -(-n // cols)
+    fig, axes = plt.subplots(rows, cols, figsize=(4.2 * cols, 3.3 * rows), squeeze=False)
+    for ax in axes.flat[n:]:
+        ax.axis("off")
+    return fig, list(axes.flat[:n])
+
+
 def loss_curves(curves: pd.DataFrame, path) -> None:
     """Training loss against step, one panel per task, one line per variant: the geometric mean
     over seeds with a 95% t interval of log loss (a band only with two or more seeds).
@@ -152,12 +163,8 @@ def loss_curves(curves: pd.DataFrame, path) -> None:
     from .stats import mean_ci
 
     tasks = list(dict.fromkeys(curves["task"]))
-    cols = min(4, len(tasks))
-    rows = -(-len(tasks) // cols)
-    fig, axes = plt.subplots(rows, cols, figsize=(4.2 * cols, 3.3 * rows), squeeze=False)
-    for ax in axes.flat[len(tasks):]:
-        ax.axis("off")
-    for ax, task in zip(axes.flat, tasks):
+    fig, axes = _panel_grid(len(tasks))
+    for ax, task in zip(axes, tasks):
         d = curves[curves["task"] == task]
         for colour, (variant, v) in zip(sns.color_palette(n_colors=d["variant"].nunique()),
                                         d.groupby("variant", sort=False)):
@@ -197,12 +204,8 @@ def pi_error(curves: pd.DataFrame, chance: dict[str, float], gate: float | None,
         path: output PNG.
     """
     tasks = list(dict.fromkeys(curves["task"]))
-    cols = min(4, len(tasks))
-    rows = -(-len(tasks) // cols)
-    fig, axes = plt.subplots(rows, cols, figsize=(4.2 * cols, 3.3 * rows), squeeze=False)
-    for ax in axes.flat[len(tasks):]:
-        ax.axis("off")
-    for ax, task in zip(axes.flat, tasks):
+    fig, axes = _panel_grid(len(tasks))
+    for ax, task in zip(axes, tasks):
         d = curves[curves["task"] == task]
         for colour, (variant, v) in zip(sns.color_palette(n_colors=d["variant"].nunique()),
                                         d.groupby("variant", sort=False)):
