@@ -141,12 +141,12 @@ def momentum_sweep(table: pd.DataFrame, friction: dict[str, float], metrics: lis
     save(fig, path)
 
 
-def _panel_grid(n: int, cols: int = 4):
-    """A figure with ``n`` panels in rows of at most ``cols`` (unused cells hidden); returns the
-    figure and its first ``n`` axes."""
+def _panel_grid(n: int, cols: int = 4, size: tuple[float, float] = (4.2, 3.3)):
+    """A figure with ``n`` panels (each ``size`` inches) in rows of at most ``cols`` (unused cells
+    hidden); returns the figure and its first ``n`` axes."""
     cols = min(cols, n)
     rows = -(-n // cols)
-    fig, axes = plt.subplots(rows, cols, figsize=(4.2 * cols, 3.3 * rows), squeeze=False)
+    fig, axes = plt.subplots(rows, cols, figsize=(size[0] * cols, size[1] * rows), squeeze=False)
     for ax in axes.flat[n:]:
         ax.axis("off")
     return fig, list(axes.flat[:n])
@@ -436,6 +436,42 @@ def code_space(task: Task, replays: dict[str, tuple[np.ndarray, np.ndarray]], tr
     save(fig, path)
 
 
+VERDICT_COLOURS = {"reproduced": "C2", "not reproduced": "C3", "inconclusive": "0.5", "invalid": "C1"}
+
+
+def claims_by_width(claims: dict[int, pd.DataFrame], path) -> None:
+    """Each claim part's effect at several network widths: the mean per-seed difference (or
+    Spearman rho for trends) with its 95% CI against the hidden units N, one small panel per
+    part, points coloured by the part's verdict at that width, 0 dotted.
+
+    Args:
+        claims: width N -> the claims table of the run at that width (``claims.csv``).
+        path: output PNG.
+    """
+    key = ["claim", "task", "metric", "comparison"]
+    rows = pd.concat([t.assign(width=w) for w, t in claims.items()], ignore_index=True)
+    rows = rows[rows["kind"].isin(["paired", "trend"])]
+    parts = list(dict.fromkeys(map(tuple, rows[key].values)))
+    fig, axes = _panel_grid(len(parts), cols=6, size=(2.6, 2.1))
+    for ax, part in zip(axes, parts):
+        d = rows[(rows[key] == pd.Series(part, index=key)).all(axis=1)].sort_values("width")
+        ax.errorbar(d["width"], d["mean"], yerr=[d["mean"] - d["ci_low"], d["ci_high"] - d["mean"]], color="0.6",
+                    lw=1, capsize=3, zorder=1)
+        for _, r in d.iterrows():
+            ax.plot(r["width"], r["mean"], "o", color=VERDICT_COLOURS.get(r["verdict"], "k"), ms=6, zorder=2)
+        ax.axhline(0, color="0.3", ls=":", lw=0.8)
+        ax.set_xscale("log", base=2)
+        ax.set_xticks(sorted(claims), [str(w) for w in sorted(claims)])
+        ax.set_title(f"{part[0]} {part[1]}: {part[2]}", fontsize=7)
+        ax.tick_params(labelsize=6)
+    handles = [plt.Line2D([], [], marker="o", ls="", color=c, label=v) for v, c in VERDICT_COLOURS.items()]
+    fig.legend(handles=handles, loc="lower right", fontsize=8)
+    fig.suptitle("Claim parts against network width (hidden units N): mean difference over seeds [95% CI]; "
+                 "trends: Spearman ρ", fontsize=9)
+    fig.tight_layout(rect=(0, 0, 1, 0.97))
+    save(fig, path)
+
+
 # --- The figure stage: each figure from its input files ------------------------------------------
 
 def _read_runs(paths: list[str], required: tuple[str, ...]):
@@ -541,7 +577,13 @@ def _pi_error(inputs, out, test_paths, gate=None, **_):
     pi_error(pd.concat(frames, ignore_index=True), chance, gate, units, out)
 
 
-FIGURES = {"pi_error": _pi_error, "examples": _examples, "metrics": _metrics, "sweep": _sweep, "loss": _loss, "kl": _kl,
+def _widths(inputs, out, widths=None, **_):
+    if not widths or len(widths) != len(inputs):
+        raise ValueError("figure widths: --widths needs one width (hidden units) per claims table in --inputs")
+    claims_by_width({int(w): pd.read_csv(path) for w, path in zip(widths, inputs)}, out)
+
+
+FIGURES = {"widths": _widths, "pi_error": _pi_error, "examples": _examples, "metrics": _metrics, "sweep": _sweep, "loss": _loss, "kl": _kl,
            "densities": _densities, "kr24": _kr24, "ring": _ring, "code": _code}
 
 
