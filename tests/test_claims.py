@@ -278,3 +278,16 @@ def test_config_declares_the_replay_dynamics_claims(default_config):
         for comp in claims[claim]["comparisons"]:
             assert comp["metric"] in METRICS
     assert any(c.get("bounds") == [0.45, 0.53] for c in claims["E1"]["comparisons"])
+
+
+def test_claims_by_width_figure(tmp_path):
+    """The width comparison draws one panel per paired or trend part present in any run."""
+    from rnnreplay.figures import claims_by_width
+
+    def run(shift):
+        rng = np.random.default_rng(shift)
+        t = table({"faster": -100 + rng.normal(0, 10, 5)}, rng.uniform(400, 600, 5))
+        return st.evaluate_claims(t, claims("faster", "decrease"))
+
+    claims_by_width({128: run(0), 256: run(1)}, tmp_path / "w.png")
+    assert (tmp_path / "w.png").stat().st_size > 1000 and (tmp_path / "w.pdf").exists()
