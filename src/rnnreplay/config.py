@@ -486,9 +486,9 @@ def memory_estimates(config: dict, task: str, variant: str, built=None) -> dict[
     factor, the formula with each factor's key and value). Rough upper estimates (float32 = 4 B;
     a GRU has 3 weight blocks); they only need to catch sizes no machine could hold.
 
-    Training: weights with gradients and Adam's two moments (16 B x ~N^2); about 20 (B, T, N)
-    tensors kept for backprop (the calibration of the training rule's mem_mb); the batch's inputs
-    and targets; the pool of P paths. Replay: the weights (trained, replay and untrained copies);
+    Training, per seed (a training job holds every seed's network): weights with gradients and
+    Adam's two moments (16 B x ~N^2); about 20 (B, T, N) tensors kept for backprop (the
+    calibration of the training rule's mem_mb); the batch's inputs and targets; the pool of P paths. Replay: the weights (trained, replay and untrained copies);
     (R, S, N) hidden states and (R, S, C) readouts, twice with KR24's untrained baseline; the
     active run on the test paths. Synthesis: P x (T + 1) positions in float64 and float32."""
     task_obj = built or task_setup(config, task).build()
@@ -510,7 +510,8 @@ def memory_estimates(config: dict, task: str, variant: str, built=None) -> dict[
     p, pkey = data["train_trajectories"], dkey["train_trajectories"]
     pt, ptkey, tt, ttkey = data["test_trajectories"], dkey["test_trajectories"], data["test_steps"], dkey["test_steps"]
     largest = lambda *kv: max(kv, key=lambda k: k[1])[0]  # noqa: E731
-    training = [
+    members = len(config["seeds"])  # a training job trains every seed side by side (an ensemble)
+    training = [(members * nbytes, key, f"{members} seeds x {what}") for nbytes, key, what in (
         (4 * w, nkey, f"weights, gradients and Adam moments: ~16 B x ({nkey} {n})^2"),
         (80.0 * g * b * t * n, largest((bkey, b), (tkey, t), (nkey, n)),
          f"~20 float32 tensors kept for backprop: {bkey} {b} x {tkey} {t} x {nkey} {n}"),
@@ -518,7 +519,7 @@ def memory_estimates(config: dict, task: str, variant: str, built=None) -> dict[
          f"batch inputs and targets: {bkey} {b} x {tkey} {t} x {n_in + 2 * n_code} values x 8 B"),
         (8.0 * p * (t + 1) * d, largest((pkey, p), (tkey, t)),
          f"training pool: {pkey} {p} x {tkey} {t} x {d} dims x 8 B"),
-    ]
+    )]
     knobs = split_knobs(cell_knobs(config, task, variant))[0]
     gr, wr = weights(knobs)
     nr, nrkey = knobs.hidden, _key_of(config, task, variant, "model", "hidden")
