@@ -291,3 +291,32 @@ def test_claims_by_width_figure(tmp_path):
 
     claims_by_width({128: run(0), 256: run(1)}, tmp_path / "w.png")
     assert (tmp_path / "w.png").stat().st_size > 1000 and (tmp_path / "w.pdf").exists()
+
+
+def test_compare_widths_side_by_side(tmp_path):
+    """Parts are matched across widths; a part whose verdict differs is flagged, a part present
+    at one width only is not; the markdown has a row per part and the CLI writes it."""
+    from rnnreplay.claims import compare_widths, widths_markdown
+    from rnnreplay.cli import main
+
+    rng = np.random.default_rng(0)
+    base = rng.uniform(400, 600, 5)
+    narrow = st.evaluate_claims(table({"faster": -100 + rng.normal(0, 10, 5)}, base), claims("faster", "decrease"))
+    wide = st.evaluate_claims(table({"faster": 100 + rng.normal(0, 10, 5)}, base), claims("faster", "decrease"))
+    assert narrow["verdict"].iloc[0] == "reproduced" and wide["verdict"].iloc[0] == "not reproduced"
+    extra = wide.assign(claim="X9")
+    both = compare_widths({128: narrow, 256: pd.concat([wide, extra], ignore_index=True)})
+    assert len(both) == 2
+    assert both.loc[both["claim"] == "X1", "changed"].item()
+    assert not both.loc[both["claim"] == "X9", "changed"].item()
+    assert both.loc[both["claim"] == "X9", "verdict_128"].isna().item()
+    text = widths_markdown(both)
+    assert len(text.strip().splitlines()) == 2 + 2
+    assert "**reproduced** | **not reproduced**" in text
+    a, b = tmp_path / "a.csv", tmp_path / "b.csv"
+    narrow.to_csv(a, index=False)
+    wide.to_csv(b, index=False)
+    assert main(["widths", "--inputs", str(a), str(b), "--widths", "128", "256", "--out-md", str(tmp_path / "w.md")]) == 0
+    assert (tmp_path / "w.md").read_text() == widths_markdown(compare_widths({128: narrow, 256: wide}))
+    assert main(["widths", "--inputs", str(a), str(b), "--widths", "128", "--out-md", str(tmp_path / "x.md")]) == 1
+    assert not (tmp_path / "x.md").exists()

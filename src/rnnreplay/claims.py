@@ -442,6 +442,83 @@ def learning_markdown(learning: pd.DataFrame, decision: dict | None = None) -> s
     return "\n".join(lines) + "\n"
 
 
+PART_KEY = ["claim", "task", "metric", "comparison"]
+
+
+def compare_widths(claims: dict[int, pd.DataFrame]) -> pd.DataFrame:
+    """The claims of runs at several network widths side by side, one row per claim part.
+
+    Args:
+        claims: hidden units N -> that run's claims table (``claims.csv`` of :func:`claims_files`).
+            Parts are matched on (claim, task, metric, comparison); a part missing from a run has
+            empty cells at that width.
+
+    Returns:
+        Columns claim, task, metric, comparison, statement, then per width N: ``verdict_N`` (the
+        part's), ``claim_verdict_N``, ``effect_N`` (mean per-seed difference or Spearman rho with
+        its 95% CI, as text), ``learned_N`` (seeds that passed the learning gate per side), and
+        ``changed`` (the part's verdict differs between widths).
+    """
+    widths = sorted(claims)
+    merged = None
+    for w in widths:
+        t = claims[w].copy()
+        if t.duplicated(PART_KEY).any():
+            raise ValueError(f"claims at width {w}: a claim part (claim, task, metric, comparison) appears twice")
+        fmt = lambda x: "" if pd.isna(x) else f"{x:.3g}"  # noqa: E731
+        t[f"effect_{w}"] = [("" if pd.isna(m) else f"{fmt(m)} [{fmt(lo)}, {fmt(hi)}]")
+                            for m, lo, hi in zip(t["mean"], t["ci_low"], t["ci_high"])]
+        t = t.rename(columns={"verdict": f"verdict_{w}", "claim_verdict": f"claim_verdict_{w}",
+                              "learned": f"learned_{w}", "statement": f"statement_{w}"})
+        keep = PART_KEY + [f"statement_{w}", f"verdict_{w}", f"claim_verdict_{w}", f"effect_{w}", f"learned_{w}"]
+        t = t[keep].fillna({c: "" for c in PART_KEY})
+        merged = t if merged is None else merged.merge(t, on=PART_KEY, how="outer", sort=False)
+    statements = merged[[f"statement_{w}" for w in widths]].bfill(axis=1).iloc[:, 0]
+    merged = merged.drop(columns=[f"statement_{w}" for w in widths])
+    merged.insert(len(PART_KEY), "statement", statements)
+    verdicts = merged[[f"verdict_{w}" for w in widths]]
+    merged["changed"] = verdicts.notna().all(axis=1) & (verdicts.nunique(axis=1) > 1)
+    return merged
+
+
+def widths_markdown(comparison: pd.DataFrame) -> str:
+    """:func:`compare_widths` as a markdown table: claim (its verdict at each width), part, the
+    part's verdict, effect [95% CI] and learned seeds at each width."""
+    widths = [int(c.split("_")[1]) for c in comparison.columns if c.startswith("verdict_")]
+    cell = lambda x: "" if pd.isna(x) else str(x)  # noqa: E731
+    head = (["claim (verdict " + " → ".join(f"N {w}" for w in widths) + ")", "part"]
+            + [f"verdict, N {w}" for w in widths] + [f"effect [95% CI], N {w}" for w in widths]
+            + [f"learned, N {w}" for w in widths])
+    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    for _, r in comparison.iterrows():
+        claim = f"{r['claim']} ({' → '.join(cell(r[f'claim_verdict_{w}']) or '–' for w in widths)})"
+        part = " ".join(x for x in (r["task"], r["metric"] + ":" if r["metric"] else "", r["comparison"]) if x)
+        verdicts = [(f"**{cell(r[f'verdict_{w}'])}**" if r["changed"] else cell(r[f"verdict_{w}"])) or "–"
+                    for w in widths]
+        lines.append("| " + " | ".join([claim, part] + verdicts + [cell(r[f"effect_{w}"]) for w in widths]
+                                       + [cell(r[f"learned_{w}"]) for w in widths]) + " |")
+    return "\n".join(lines) + "\n"
+
+
+@stage_outputs("out_md", "out_png")
+def widths_files(inputs: list[str], widths: list[int], out_md: str, out_png: str | None = None) -> str:
+    """Compare the ``claims.csv`` of runs at several widths (``inputs[i]`` ran at ``widths[i]``
+    hidden units): a markdown table (:func:`widths_markdown`) and, with ``out_png``, the figure
+    of each part's effect against width (:func:`rnnreplay.figures.claims_by_width`)."""
+    from .io import write_text
+
+    if len(inputs) != len(widths) or len(set(widths)) != len(widths):
+        raise ValueError(f"--widths: one distinct width per input file ({len(inputs)} inputs, widths {widths})")
+    claims = {int(w): pd.read_csv(path, keep_default_na=True) for path, w in zip(inputs, widths)}
+    comparison = compare_widths(claims)
+    write_text(out_md, widths_markdown(comparison))
+    if out_png:
+        from .figures import claims_by_width
+
+        claims_by_width(claims, out_png)
+    return f"{len(comparison)} parts, the verdict changes with width in {int(comparison['changed'].sum())} -> {out_md}"
+
+
 @stage_outputs("out_csv", "out_md")
 def claims_files(claims: dict, metrics: str, theory_checks: str | None, out_csv: str, out_md: str) -> str:
     """The claims stage: :func:`evaluate_claims` of the config's ``claims`` section on the long

@@ -122,6 +122,12 @@ def cmd_figure(args) -> str:
     return draw(args.kind, args.inputs, args.out, **options)
 
 
+def cmd_widths(args) -> str:
+    from .claims import widths_files
+
+    return widths_files(args.inputs, args.widths, args.out_md, args.out_png)
+
+
 def cmd_report(args) -> str:
     from .report import write_pages
 
@@ -218,6 +224,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--theory-checks", help="theory checks CSV, for claims of kind theory")
     p.add_argument("--out-csv", required=True)
     p.add_argument("--out-md", required=True)
+
+    p = add("widths", cmd_widths, "the claims of runs at several network widths side by side (markdown, figure)")
+    p.add_argument("--inputs", nargs="+", required=True, help="each run's claims.csv")
+    p.add_argument("--widths", nargs="+", type=int, required=True, help="the hidden units of each input's run")
+    p.add_argument("--out-md", required=True, help="markdown table: claim, part, verdict/effect/learned per width")
+    p.add_argument("--out-png", help="figure: each part's effect against width (a PDF is written beside it)")
 
     p = add("report", cmd_report, "write the report's HTML pages: summary table and provenance")
     p.add_argument("--summary", required=True, help="summary.md from summarise")
