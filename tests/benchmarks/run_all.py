@@ -14,7 +14,8 @@ from pathlib import Path
 
 import common
 
-STAGES = ["bench_train.py", "bench_replay.py", "bench_metrics.py", "bench_workflow.py", "bench_rat.py"]
+STAGES = ["bench_train.py", "bench_replay.py", "bench_metrics.py", "bench_workflow.py", "bench_rat.py",
+          "bench_widths.py"]
 
 
 def rows_of(out: Path, name: str) -> list[dict]:
