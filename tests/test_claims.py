@@ -296,7 +296,7 @@ def test_claims_by_width_figure(tmp_path):
 def test_compare_widths_side_by_side(tmp_path):
     """Parts are matched across widths; a part whose verdict differs is flagged, a part present
     at one width only is not; the markdown has a row per part and the CLI writes it."""
-    from rnnreplay.claims import compare_widths, widths_markdown
+    from rnnreplay.claims import compare_widths, widths_claims_markdown, widths_markdown, widths_report
     from rnnreplay.cli import main
 
     rng = np.random.default_rng(0)
@@ -317,6 +317,30 @@ def test_compare_widths_side_by_side(tmp_path):
     narrow.to_csv(a, index=False)
     wide.to_csv(b, index=False)
     assert main(["widths", "--inputs", str(a), str(b), "--widths", "128", "256", "--out-md", str(tmp_path / "w.md")]) == 0
-    assert (tmp_path / "w.md").read_text() == widths_markdown(compare_widths({128: narrow, 256: wide}))
+    assert (tmp_path / "w.md").read_text() == widths_report(compare_widths({128: narrow, 256: wide}))
+    claim_rows = widths_claims_markdown(both).strip().splitlines()[2:]
+    assert claim_rows[0].startswith("| X1 | test | **reproduced** | **not reproduced** | 1 of 1 | all 5/5 | all 5/5 |")
+    assert claim_rows[1].startswith("| X9 | test | – (not run) | **not reproduced** | 0 of 0 |")
+    assert len(widths_markdown(both, changed_only=True).strip().splitlines()) == 2 + 1
     assert main(["widths", "--inputs", str(a), str(b), "--widths", "128", "--out-md", str(tmp_path / "x.md")]) == 1
     assert not (tmp_path / "x.md").exists()
+
+
+def test_readme_scale_tables_are_the_two_runs_claims():
+    """The README's width comparison (claims at 128 and 256 units) is what `rnnreplay widths`
+    writes from the two runs' claims.csv kept in docs/scale, and so is docs/scale/claims_by_width.md."""
+    from pathlib import Path
+
+    from rnnreplay.claims import compare_widths, widths_claims_markdown, widths_markdown, widths_report
+
+    root = Path(__file__).resolve().parents[1]
+    runs = {w: pd.read_csv(root / "docs" / "scale" / f"claims_{w}.csv") for w in (128, 256)}
+    comparison = compare_widths(runs)
+    readme = (root / "README.md").read_text()
+    block = readme.split("<!-- widths:begin -->\n")[1].split("<!-- widths:end -->")[0]
+    assert block == (widths_claims_markdown(comparison) + "\nThe parts whose verdict changes with width:\n\n"
+                     + widths_markdown(comparison, changed_only=True))
+    assert (root / "docs" / "scale" / "claims_by_width.md").read_text() == widths_report(comparison)
+    assert (root / "docs" / "scale" / "claims_by_width.png").stat().st_size > 10_000
+    assert f"Eleven of the {comparison.dropna(subset=['verdict_128', 'verdict_256']).shape[0]} parts" in readme
+    assert int(comparison["changed"].sum()) == 11

@@ -481,16 +481,33 @@ def compare_widths(claims: dict[int, pd.DataFrame]) -> pd.DataFrame:
     return merged
 
 
-def widths_markdown(comparison: pd.DataFrame) -> str:
+def _learned_text(cells) -> str:
+    """``learned`` cells of a claim's parts ("5/5 vs 4/5", ...) in a few words: every side's
+    seeds passing the gate, or the parts where some side lost seeds."""
+    cells = [c for c in cells if isinstance(c, str) and c]
+    if not cells:
+        return ""
+    short = [c for c in cells if any(a != b for a, b in (side.split("/") for side in c.split(" vs ")))]
+    if not short:
+        total = cells[0].split(" vs ")[0].split("/")[1]
+        return f"all {total}/{total}"
+    sides = [side for c in short for side in c.split(" vs ")]
+    fewest = min(sides, key=lambda side: int(side.split("/")[0]) / int(side.split("/")[1]))
+    return f"{fewest} on a side in {len(short)} of {len(cells)} parts, else all"
+
+
+def widths_markdown(comparison: pd.DataFrame, changed_only: bool = False) -> str:
     """:func:`compare_widths` as a markdown table: claim (its verdict at each width), part, the
-    part's verdict, effect [95% CI] and learned seeds at each width."""
+    part's verdict (bold where it changes), effect [95% CI] and learned seeds at each width.
+    ``changed_only``: only the parts whose verdict changes with width."""
     widths = [int(c.split("_")[1]) for c in comparison.columns if c.startswith("verdict_")]
     cell = lambda x: "" if pd.isna(x) else str(x)  # noqa: E731
     head = (["claim (verdict " + " → ".join(f"N {w}" for w in widths) + ")", "part"]
             + [f"verdict, N {w}" for w in widths] + [f"effect [95% CI], N {w}" for w in widths]
             + [f"learned, N {w}" for w in widths])
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
-    for _, r in comparison.iterrows():
+    rows = comparison[comparison["changed"]] if changed_only else comparison
+    for _, r in rows.iterrows():
         claim = f"{r['claim']} ({' → '.join(cell(r[f'claim_verdict_{w}']) or '–' for w in widths)})"
         part = " ".join(x for x in (r["task"], r["metric"] + ":" if r["metric"] else "", r["comparison"]) if x)
         verdicts = [(f"**{cell(r[f'verdict_{w}'])}**" if r["changed"] else cell(r[f"verdict_{w}"])) or "–"
@@ -500,10 +517,35 @@ def widths_markdown(comparison: pd.DataFrame) -> str:
     return "\n".join(lines) + "\n"
 
 
+def widths_claims_markdown(comparison: pd.DataFrame) -> str:
+    """One row per claim of :func:`compare_widths`: its verdict at each width, how many of its
+    parts change verdict, and the seeds that passed the learning gate at each width."""
+    widths = [int(c.split("_")[1]) for c in comparison.columns if c.startswith("verdict_")]
+    head = (["claim", "statement"] + [f"verdict, N {w}" for w in widths] + ["parts whose verdict changes"]
+            + [f"learned, N {w}" for w in widths])
+    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    for claim, g in comparison.groupby("claim", sort=False):
+        verdicts = [g[f"claim_verdict_{w}"].dropna() for w in widths]
+        both = g.dropna(subset=[f"verdict_{w}" for w in widths])
+        shown = [f"**{v.iloc[0]}**" if v.size else "– (not run)" for v in verdicts]
+        lines.append("| " + " | ".join([claim, str(g["statement"].iloc[0])] + shown
+                                       + [f"{int(both['changed'].sum())} of {len(both)}"]
+                                       + [_learned_text(g[f"learned_{w}"]) for w in widths]) + " |")
+    return "\n".join(lines) + "\n"
+
+
+def widths_report(comparison: pd.DataFrame) -> str:
+    """The width comparison as a markdown document: the claims, the parts whose verdict changes,
+    then every part."""
+    return ("## Claims at each width\n\n" + widths_claims_markdown(comparison)
+            + "\n## Parts whose verdict changes with width\n\n" + widths_markdown(comparison, changed_only=True)
+            + "\n## Every part\n\n" + widths_markdown(comparison))
+
+
 @stage_outputs("out_md", "out_png")
 def widths_files(inputs: list[str], widths: list[int], out_md: str, out_png: str | None = None) -> str:
     """Compare the ``claims.csv`` of runs at several widths (``inputs[i]`` ran at ``widths[i]``
-    hidden units): a markdown table (:func:`widths_markdown`) and, with ``out_png``, the figure
+    hidden units): a markdown document (:func:`widths_report`) and, with ``out_png``, the figure
     of each part's effect against width (:func:`rnnreplay.figures.claims_by_width`)."""
     from .io import write_text
 
@@ -511,7 +553,7 @@ def widths_files(inputs: list[str], widths: list[int], out_md: str, out_png: str
         raise ValueError(f"--widths: one distinct width per input file ({len(inputs)} inputs, widths {widths})")
     claims = {int(w): pd.read_csv(path, keep_default_na=True) for path, w in zip(inputs, widths)}
     comparison = compare_widths(claims)
-    write_text(out_md, widths_markdown(comparison))
+    write_text(out_md, widths_report(comparison))
     if out_png:
         from .figures import claims_by_width
 

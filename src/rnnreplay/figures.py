@@ -442,7 +442,7 @@ VERDICT_COLOURS = {"reproduced": "C2", "not reproduced": "C3", "inconclusive": "
 def claims_by_width(claims: dict[int, pd.DataFrame], path) -> None:
     """Each claim part's effect at several network widths: the mean per-seed difference (or
     Spearman rho for trends) with its 95% CI against the hidden units N, one small panel per
-    part, points coloured by the part's verdict at that width, 0 dotted.
+    part judged at every width, points coloured by the part's verdict at that width, 0 dotted.
 
     Args:
         claims: width N -> the claims table of the run at that width (``claims.csv``).
@@ -451,7 +451,8 @@ def claims_by_width(claims: dict[int, pd.DataFrame], path) -> None:
     key = ["claim", "task", "metric", "comparison"]
     rows = pd.concat([t.assign(width=w) for w, t in claims.items()], ignore_index=True)
     rows = rows[rows["kind"].isin(["paired", "trend"])]
-    parts = list(dict.fromkeys(map(tuple, rows[key].values)))
+    counts = rows.groupby(key, sort=False)["width"].nunique()
+    parts = [part for part, n in counts.items() if n == len(claims)]  # parts judged at every width
     fig, axes = _panel_grid(len(parts), cols=6, size=(2.6, 2.1))
     for ax, part in zip(axes, parts):
         d = rows[(rows[key] == pd.Series(part, index=key)).all(axis=1)].sort_values("width")
