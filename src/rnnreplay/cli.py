@@ -116,7 +116,7 @@ def cmd_figure(args) -> str:
     from .figures import draw
 
     options = {k: getattr(args, k) for k in ("task", "tasks", "metrics", "n_show", "test_paths", "metrics_table",
-                                             "gate", "widths")}
+                                             "gate")}
     options["friction"] = _json(args.friction, "--friction") if args.friction else None
     options["settings"] = _json(args.settings, "--settings") if args.settings else None
     return draw(args.kind, args.inputs, args.out, **options)
@@ -208,7 +208,6 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--test-paths", nargs="+", help="code: the task's test paths (defines the place-cell PCA); "
                                                    "pi_error: each task's test paths")
     p.add_argument("--gate", type=float, help="pi_error: the learning gate's threshold (error / chance)")
-    p.add_argument("--widths", nargs="+", help="widths: the hidden units of each run whose claims.csv is an input")
     p.add_argument("--metrics-table", help="kl: the long metrics table (each run's own KL and baselines)")
     p.add_argument("--settings", help="kl, densities: the metrics settings as JSON")
 

@@ -578,13 +578,7 @@ def _pi_error(inputs, out, test_paths, gate=None, **_):
     pi_error(pd.concat(frames, ignore_index=True), chance, gate, units, out)
 
 
-def _widths(inputs, out, widths=None, **_):
-    if not widths or len(widths) != len(inputs):
-        raise ValueError("figure widths: --widths needs one width (hidden units) per claims table in --inputs")
-    claims_by_width({int(w): pd.read_csv(path) for w, path in zip(widths, inputs)}, out)
-
-
-FIGURES = {"widths": _widths, "pi_error": _pi_error, "examples": _examples, "metrics": _metrics, "sweep": _sweep, "loss": _loss, "kl": _kl,
+FIGURES = {"pi_error": _pi_error, "examples": _examples, "metrics": _metrics, "sweep": _sweep, "loss": _loss, "kl": _kl,
            "densities": _densities, "kr24": _kr24, "ring": _ring, "code": _code}
 
 
