@@ -368,6 +368,16 @@ def _gate_text(dec: dict) -> str:
             f"*invalid*: the networks did not learn, so the comparison says nothing about the mechanisms.")
 
 
+def _num(x) -> str:
+    """A number as the reports print it (3 significant digits); empty for NaN."""
+    return "" if pd.isna(x) else f"{x:.3g}"
+
+
+def _mean_ci(mean, low, high) -> str:
+    """``mean [low, high]`` as the reports print an effect and its CI; empty without a mean."""
+    return "" if pd.isna(mean) else f"{_num(mean)} [{_num(low)}, {_num(high)}]"
+
+
 def claims_markdown(result: pd.DataFrame, decision: dict | None = None) -> str:
     """A readable report of :func:`evaluate_claims`: one verdict line per claim, then its parts."""
     dec = {**DECISION_DEFAULTS, **(decision or {})}
@@ -391,13 +401,12 @@ def claims_markdown(result: pd.DataFrame, decision: dict | None = None) -> str:
               "| claim | task | metric | comparison | claimed | learned | n | mean [95% CI] | p | p_min | d_z | verdict "
               "| why |",
               "|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
-    fmt = lambda x: "" if pd.isna(x) else f"{x:.3g}"  # noqa: E731
     for _, r in result.iterrows():
-        ci = "" if pd.isna(r["mean"]) else f"{fmt(r['mean'])} [{fmt(r['ci_low'])}, {fmt(r['ci_high'])}]"
+        ci = _mean_ci(r["mean"], r["ci_low"], r["ci_high"])
         learned = "" if pd.isna(r.get("learned")) else r["learned"]
         lines.append(f"| {r['claim']} | {r['task']} | {r['metric']} | {r['comparison']} | {r['direction']} | {learned} "
                      f"| {r['n']} "
-                     f"| {ci} | {fmt(r['p_value'])} | {fmt(r['p_min'])} | {fmt(r['effect_size'])} | {r['verdict']} "
+                     f"| {ci} | {_num(r['p_value'])} | {_num(r['p_min'])} | {_num(r['effect_size'])} | {r['verdict']} "
                      f"| {r['note']} |")
     return "\n".join(lines) + "\n"
 
@@ -435,10 +444,9 @@ def learning_markdown(learning: pd.DataFrame, decision: dict | None = None) -> s
              "fell by less than 5% over the last fifth of training (plateaued), with the mean fall.", "",
              "| task | variant | learned | error / chance (path) | error / chance (last step) | plateaued | loss fall |",
              "|---|---|---|---|---|---|---|"]
-    fmt = lambda x: "" if pd.isna(x) else f"{x:.3g}"  # noqa: E731
     for _, r in learning.iterrows():
-        lines.append(f"| {r['task']} | {r['variant']} | {r['learned']}/{r['seeds']} | {fmt(r['pi_ratio'])} "
-                     f"| {fmt(r['pi_ratio_last'])} | {r['plateaued']}/{r['seeds']} | {fmt(r['loss_fall'])} |")
+        lines.append(f"| {r['task']} | {r['variant']} | {r['learned']}/{r['seeds']} | {_num(r['pi_ratio'])} "
+                     f"| {_num(r['pi_ratio_last'])} | {r['plateaued']}/{r['seeds']} | {_num(r['loss_fall'])} |")
     return "\n".join(lines) + "\n"
 
 
@@ -465,9 +473,7 @@ def compare_widths(claims: dict[int, pd.DataFrame]) -> pd.DataFrame:
         t = claims[w].copy()
         if t.duplicated(PART_KEY).any():
             raise ValueError(f"claims at width {w}: a claim part (claim, task, metric, comparison) appears twice")
-        fmt = lambda x: "" if pd.isna(x) else f"{x:.3g}"  # noqa: E731
-        t[f"effect_{w}"] = [("" if pd.isna(m) else f"{fmt(m)} [{fmt(lo)}, {fmt(hi)}]")
-                            for m, lo, hi in zip(t["mean"], t["ci_low"], t["ci_high"])]
+        t[f"effect_{w}"] = [_mean_ci(m, lo, hi) for m, lo, hi in zip(t["mean"], t["ci_low"], t["ci_high"])]
         t = t.rename(columns={"verdict": f"verdict_{w}", "claim_verdict": f"claim_verdict_{w}",
                               "learned": f"learned_{w}", "statement": f"statement_{w}"})
         keep = PART_KEY + [f"statement_{w}", f"verdict_{w}", f"claim_verdict_{w}", f"effect_{w}", f"learned_{w}"]
@@ -479,6 +485,11 @@ def compare_widths(claims: dict[int, pd.DataFrame]) -> pd.DataFrame:
     verdicts = merged[[f"verdict_{w}" for w in widths]]
     merged["changed"] = verdicts.notna().all(axis=1) & (verdicts.nunique(axis=1) > 1)
     return merged
+
+
+def _widths_of(comparison: pd.DataFrame) -> list[int]:
+    """The widths of a :func:`compare_widths` table, from its ``verdict_N`` columns."""
+    return [int(c.split("_")[1]) for c in comparison.columns if c.startswith("verdict_")]
 
 
 def _learned_text(cells) -> str:
@@ -500,7 +511,7 @@ def widths_markdown(comparison: pd.DataFrame, changed_only: bool = False) -> str
     """:func:`compare_widths` as a markdown table: claim (its verdict at each width), part, the
     part's verdict (bold where it changes), effect [95% CI] and learned seeds at each width.
     ``changed_only``: only the parts whose verdict changes with width."""
-    widths = [int(c.split("_")[1]) for c in comparison.columns if c.startswith("verdict_")]
+    widths = _widths_of(comparison)
     cell = lambda x: "" if pd.isna(x) else str(x)  # noqa: E731
     head = (["claim (verdict " + " → ".join(f"N {w}" for w in widths) + ")", "part"]
             + [f"verdict, N {w}" for w in widths] + [f"effect [95% CI], N {w}" for w in widths]
@@ -520,7 +531,7 @@ def widths_markdown(comparison: pd.DataFrame, changed_only: bool = False) -> str
 def widths_claims_markdown(comparison: pd.DataFrame) -> str:
     """One row per claim of :func:`compare_widths`: its verdict at each width, how many of its
     parts change verdict, and the seeds that passed the learning gate at each width."""
-    widths = [int(c.split("_")[1]) for c in comparison.columns if c.startswith("verdict_")]
+    widths = _widths_of(comparison)
     head = (["claim", "statement"] + [f"verdict, N {w}" for w in widths] + ["parts whose verdict changes"]
             + [f"learned, N {w}" for w in widths])
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
@@ -551,7 +562,7 @@ def widths_files(inputs: list[str], widths: list[int], out_md: str, out_png: str
 
     if len(inputs) != len(widths) or len(set(widths)) != len(widths):
         raise ValueError(f"--widths: one distinct width per input file ({len(inputs)} inputs, widths {widths})")
-    claims = {int(w): pd.read_csv(path, keep_default_na=True) for path, w in zip(inputs, widths)}
+    claims = {int(w): pd.read_csv(path) for path, w in zip(inputs, widths)}
     comparison = compare_widths(claims)
     write_text(out_md, widths_report(comparison))
     if out_png:

@@ -448,7 +448,8 @@ def claims_by_width(claims: dict[int, pd.DataFrame], path) -> None:
         claims: width N -> the claims table of the run at that width (``claims.csv``).
         path: output PNG.
     """
-    key = ["claim", "task", "metric", "comparison"]
+    from .claims import PART_KEY as key
+
     rows = pd.concat([t.assign(width=w) for w, t in claims.items()], ignore_index=True)
     rows = rows[rows["kind"].isin(["paired", "trend"])]
     counts = rows.groupby(key, sort=False)["width"].nunique()

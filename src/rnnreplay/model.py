@@ -395,7 +395,7 @@ def _run_cell(r0, drive, weight, k: Knobs, activation: str, noise: _NoiseStream,
     pres = r0.new_empty(shape) if keep_pre else None
     pre_buf = None if keep_pre else torch.empty_like(r0)
     dr = torch.empty_like(r0)
-    matmul = torch.bmm if weight.dim() == 3 else torch.mm
+    matmul = torch.bmm if members else torch.mm
     momentum = k.friction != 1.0
     adapting = k.adapt_rate > 0
     adapt_scale = k.adapt_rate * k.adapt_strength  # lambda_a b_a
