@@ -280,23 +280,56 @@ def test_config_declares_the_replay_dynamics_claims(default_config):
     assert any(c.get("bounds") == [0.45, 0.53] for c in claims["E1"]["comparisons"])
 
 
-def test_claims_by_width_figure(tmp_path):
-    """The width comparison draws one panel per paired or trend part present in any run."""
-    from rnnreplay.figures import claims_by_width
+def test_claims_by_run_figure(tmp_path):
+    """The comparison of runs draws one panel per paired or trend part judged in every run, for
+    widths and for budgets."""
+    from rnnreplay.claims import RUN_AXES
+    from rnnreplay.figures import claims_by_run
 
     def run(shift):
         rng = np.random.default_rng(shift)
         t = table({"faster": -100 + rng.normal(0, 10, 5)}, rng.uniform(400, 600, 5))
         return st.evaluate_claims(t, claims("faster", "decrease"))
 
-    claims_by_width({128: run(0), 256: run(1)}, tmp_path / "w.png")
+    claims_by_run({128: run(0), 256: run(1)}, tmp_path / "w.png")
     assert (tmp_path / "w.png").stat().st_size > 1000 and (tmp_path / "w.pdf").exists()
+    claims_by_run({1: run(0), 2: run(1)}, tmp_path / "b.png", RUN_AXES["budget"])
+    assert (tmp_path / "b.png").stat().st_size > 1000
 
 
-def test_compare_widths_side_by_side(tmp_path):
+def test_compare_runs_by_budget_labels_the_runs(tmp_path):
+    """Runs at several training budgets are labelled by their multiplier; a fractional value
+    keeps its digits; values must be distinct and one per input."""
+    from rnnreplay.claims import RUN_AXES, compare_runs, runs_claims_markdown, runs_report
+    from rnnreplay.cli import main
+
+    rng = np.random.default_rng(1)
+    base = rng.uniform(400, 600, 5)
+    one = st.evaluate_claims(table({"faster": -100 + rng.normal(0, 10, 5)}, base), claims("faster", "decrease"))
+    two = st.evaluate_claims(table({"faster": -1 + rng.normal(0, 10, 5)}, base), claims("faster", "decrease"))
+    both = compare_runs({1.0: one, 2.0: two})
+    assert "verdict_1" in both and "verdict_2" in both
+    head = runs_claims_markdown(both, RUN_AXES["budget"]).splitlines()[0]
+    assert "verdict, 1× budget | verdict, 2× budget" in head
+    assert "verdict_1.5" in compare_runs({1.5: one, 2: two})
+    a, b = tmp_path / "a.csv", tmp_path / "b.csv"
+    one.to_csv(a, index=False)
+    two.to_csv(b, index=False)
+    out = tmp_path / "b.md"
+    assert main(["compare", "--axis", "budget", "--inputs", str(a), str(b), "--values", "1", "2",
+                 "--out-md", str(out)]) == 0
+    text = out.read_text()
+    assert text == runs_report(compare_runs({1: one, 2: two}), RUN_AXES["budget"])
+    assert text.startswith("## Claims at each budget") and "changes with budget" in text
+    assert main(["compare", "--axis", "budget", "--inputs", str(a), str(b), "--values", "2", "2.0",
+                 "--out-md", str(tmp_path / "c.md")]) == 1
+    assert not (tmp_path / "c.md").exists()
+
+
+def test_compare_runs_side_by_side(tmp_path):
     """Parts are matched across widths; a part whose verdict differs is flagged, a part present
     at one width only is not; the markdown has a row per part and the CLI writes it."""
-    from rnnreplay.claims import compare_widths, widths_claims_markdown, widths_markdown, widths_report
+    from rnnreplay.claims import compare_runs, runs_claims_markdown, runs_markdown, runs_report
     from rnnreplay.cli import main
 
     rng = np.random.default_rng(0)
@@ -305,42 +338,42 @@ def test_compare_widths_side_by_side(tmp_path):
     wide = st.evaluate_claims(table({"faster": 100 + rng.normal(0, 10, 5)}, base), claims("faster", "decrease"))
     assert narrow["verdict"].iloc[0] == "reproduced" and wide["verdict"].iloc[0] == "not reproduced"
     extra = wide.assign(claim="X9")
-    both = compare_widths({128: narrow, 256: pd.concat([wide, extra], ignore_index=True)})
+    both = compare_runs({128: narrow, 256: pd.concat([wide, extra], ignore_index=True)})
     assert len(both) == 2
     assert both.loc[both["claim"] == "X1", "changed"].item()
     assert not both.loc[both["claim"] == "X9", "changed"].item()
     assert both.loc[both["claim"] == "X9", "verdict_128"].isna().item()
-    text = widths_markdown(both)
+    text = runs_markdown(both)
     assert len(text.strip().splitlines()) == 2 + 2
     assert "**reproduced** | **not reproduced**" in text
     a, b = tmp_path / "a.csv", tmp_path / "b.csv"
     narrow.to_csv(a, index=False)
     wide.to_csv(b, index=False)
-    assert main(["widths", "--inputs", str(a), str(b), "--widths", "128", "256", "--out-md", str(tmp_path / "w.md")]) == 0
-    assert (tmp_path / "w.md").read_text() == widths_report(compare_widths({128: narrow, 256: wide}))
-    claim_rows = widths_claims_markdown(both).strip().splitlines()[2:]
+    assert main(["compare", "--inputs", str(a), str(b), "--values", "128", "256", "--out-md", str(tmp_path / "w.md")]) == 0
+    assert (tmp_path / "w.md").read_text() == runs_report(compare_runs({128: narrow, 256: wide}))
+    claim_rows = runs_claims_markdown(both).strip().splitlines()[2:]
     assert claim_rows[0].startswith("| X1 | test | **reproduced** | **not reproduced** | 1 of 1 | all 5/5 | all 5/5 |")
     assert claim_rows[1].startswith("| X9 | test | – (not run) | **not reproduced** | 0 of 0 |")
-    assert len(widths_markdown(both, changed_only=True).strip().splitlines()) == 2 + 1
-    assert main(["widths", "--inputs", str(a), str(b), "--widths", "128", "--out-md", str(tmp_path / "x.md")]) == 1
+    assert len(runs_markdown(both, changed_only=True).strip().splitlines()) == 2 + 1
+    assert main(["compare", "--inputs", str(a), str(b), "--values", "128", "--out-md", str(tmp_path / "x.md")]) == 1
     assert not (tmp_path / "x.md").exists()
 
 
 def test_readme_scale_tables_are_the_two_runs_claims():
-    """The README's width comparison (claims at 128 and 256 units) is what `rnnreplay widths`
+    """The README's width comparison (claims at 128 and 256 units) is what `rnnreplay compare`
     writes from the two runs' claims.csv kept in docs/scale, and so is docs/scale/claims_by_width.md."""
     from pathlib import Path
 
-    from rnnreplay.claims import compare_widths, widths_claims_markdown, widths_markdown, widths_report
+    from rnnreplay.claims import compare_runs, runs_claims_markdown, runs_markdown, runs_report
 
     root = Path(__file__).resolve().parents[1]
     runs = {w: pd.read_csv(root / "docs" / "scale" / f"claims_{w}.csv") for w in (128, 256)}
-    comparison = compare_widths(runs)
+    comparison = compare_runs(runs)
     readme = (root / "README.md").read_text()
     block = readme.split("<!-- widths:begin -->\n")[1].split("<!-- widths:end -->")[0]
-    assert block == (widths_claims_markdown(comparison) + "\nThe parts whose verdict changes with width:\n\n"
-                     + widths_markdown(comparison, changed_only=True))
-    assert (root / "docs" / "scale" / "claims_by_width.md").read_text() == widths_report(comparison)
+    assert block == (runs_claims_markdown(comparison) + "\nThe parts whose verdict changes with width:\n\n"
+                     + runs_markdown(comparison, changed_only=True))
+    assert (root / "docs" / "scale" / "claims_by_width.md").read_text() == runs_report(comparison)
     assert (root / "docs" / "scale" / "claims_by_width.png").stat().st_size > 10_000
     assert f"Eleven of the {comparison.dropna(subset=['verdict_128', 'verdict_256']).shape[0]} parts" in readme
     assert int(comparison["changed"].sum()) == 11

@@ -37,6 +37,8 @@ every part is not, inconclusive otherwise. A theory part is reproduced when all 
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 import pandas as pd
 from scipy import stats
@@ -453,43 +455,67 @@ def learning_markdown(learning: pd.DataFrame, decision: dict | None = None) -> s
 PART_KEY = ["claim", "task", "metric", "comparison"]
 
 
-def compare_widths(claims: dict[int, pd.DataFrame]) -> pd.DataFrame:
-    """The claims of runs at several network widths side by side, one row per claim part.
+@dataclass(frozen=True)
+class RunAxis:
+    """What sets apart the runs that :func:`compare_runs` puts side by side, and how it is written."""
+
+    name: str  # in headings: "Claims at each {name}", "changes with {name}"
+    label: str  # a run's column label, "{}" its value: "N {}" -> "N 128"
+    title: str  # the figure's x axis
+
+
+RUN_AXES = {
+    "width": RunAxis("width", "N {}", "network width (hidden units N)"),
+    "budget": RunAxis("budget", "{}× budget", "training budget (× config.yaml's steps)"),
+}
+
+
+def _value_text(value) -> str:
+    """A run's value as written in column names and labels: 128, 2, 1.5."""
+    value = float(value)
+    return str(int(value)) if value.is_integer() else repr(value)
+
+
+def compare_runs(claims: dict[float, pd.DataFrame]) -> pd.DataFrame:
+    """The claims of several runs side by side, one row per claim part: runs that differ in one
+    setting (network width, training budget; see :data:`RUN_AXES`).
 
     Args:
-        claims: hidden units N -> that run's claims table (``claims.csv`` of :func:`claims_files`).
-            Parts are matched on (claim, task, metric, comparison); a part missing from a run has
-            empty cells at that width.
+        claims: the run's value of that setting (hidden units N, budget multiplier) -> that run's
+            claims table (``claims.csv`` of :func:`claims_files`). Parts are matched on (claim,
+            task, metric, comparison); a part missing from a run has empty cells for that run.
 
     Returns:
-        Columns claim, task, metric, comparison, statement, then per width N: ``verdict_N`` (the
-        part's), ``claim_verdict_N``, ``effect_N`` (mean per-seed difference or Spearman rho with
-        its 95% CI, as text), ``learned_N`` (seeds that passed the learning gate per side), and
-        ``changed`` (the part's verdict differs between widths).
+        Columns claim, task, metric, comparison, statement, then per run value v (written as
+        :func:`_value_text`): ``verdict_v`` (the part's), ``claim_verdict_v``, ``effect_v`` (mean
+        per-seed difference or Spearman rho with its 95% CI, as text), ``learned_v`` (seeds that
+        passed the learning gate per side), and ``changed`` (the part's verdict differs between runs).
     """
-    widths = sorted(claims)
+    values = [_value_text(v) for v in sorted(claims)]
+    if len(set(values)) != len(values):
+        raise ValueError(f"runs: one distinct value per run, got {sorted(claims)}")
     merged = None
-    for w in widths:
-        t = claims[w].copy()
+    for v, key in zip(values, sorted(claims)):
+        t = claims[key].copy()
         if t.duplicated(PART_KEY).any():
-            raise ValueError(f"claims at width {w}: a claim part (claim, task, metric, comparison) appears twice")
-        t[f"effect_{w}"] = [_mean_ci(m, lo, hi) for m, lo, hi in zip(t["mean"], t["ci_low"], t["ci_high"])]
-        t = t.rename(columns={"verdict": f"verdict_{w}", "claim_verdict": f"claim_verdict_{w}",
-                              "learned": f"learned_{w}", "statement": f"statement_{w}"})
-        keep = PART_KEY + [f"statement_{w}", f"verdict_{w}", f"claim_verdict_{w}", f"effect_{w}", f"learned_{w}"]
+            raise ValueError(f"claims of run {v}: a claim part (claim, task, metric, comparison) appears twice")
+        t[f"effect_{v}"] = [_mean_ci(m, lo, hi) for m, lo, hi in zip(t["mean"], t["ci_low"], t["ci_high"])]
+        t = t.rename(columns={"verdict": f"verdict_{v}", "claim_verdict": f"claim_verdict_{v}",
+                              "learned": f"learned_{v}", "statement": f"statement_{v}"})
+        keep = PART_KEY + [f"statement_{v}", f"verdict_{v}", f"claim_verdict_{v}", f"effect_{v}", f"learned_{v}"]
         t = t[keep].fillna({c: "" for c in PART_KEY})
         merged = t if merged is None else merged.merge(t, on=PART_KEY, how="outer", sort=False)
-    statements = merged[[f"statement_{w}" for w in widths]].bfill(axis=1).iloc[:, 0]
-    merged = merged.drop(columns=[f"statement_{w}" for w in widths])
+    statements = merged[[f"statement_{v}" for v in values]].bfill(axis=1).iloc[:, 0]
+    merged = merged.drop(columns=[f"statement_{v}" for v in values])
     merged.insert(len(PART_KEY), "statement", statements)
-    verdicts = merged[[f"verdict_{w}" for w in widths]]
+    verdicts = merged[[f"verdict_{v}" for v in values]]
     merged["changed"] = verdicts.notna().all(axis=1) & (verdicts.nunique(axis=1) > 1)
     return merged
 
 
-def _widths_of(comparison: pd.DataFrame) -> list[int]:
-    """The widths of a :func:`compare_widths` table, from its ``verdict_N`` columns."""
-    return [int(c.split("_")[1]) for c in comparison.columns if c.startswith("verdict_")]
+def _values_of(comparison: pd.DataFrame) -> list[str]:
+    """The run values of a :func:`compare_runs` table (as written), from its ``verdict_v`` columns."""
+    return [c.split("_", 1)[1] for c in comparison.columns if c.startswith("verdict_")]
 
 
 def _learned_text(cells) -> str:
@@ -507,69 +533,77 @@ def _learned_text(cells) -> str:
     return f"{fewest} on a side in {len(short)} of {len(cells)} parts, else all"
 
 
-def widths_markdown(comparison: pd.DataFrame, changed_only: bool = False) -> str:
-    """:func:`compare_widths` as a markdown table: claim (its verdict at each width), part, the
-    part's verdict (bold where it changes), effect [95% CI] and learned seeds at each width.
-    ``changed_only``: only the parts whose verdict changes with width."""
-    widths = _widths_of(comparison)
+def runs_markdown(comparison: pd.DataFrame, axis: RunAxis = RUN_AXES["width"], changed_only: bool = False) -> str:
+    """:func:`compare_runs` as a markdown table: claim (its verdict in each run), part, the part's
+    verdict (bold where it changes), effect [95% CI] and learned seeds in each run, runs labelled
+    by ``axis``. ``changed_only``: only the parts whose verdict changes between runs."""
+    values = _values_of(comparison)
+    labels = [axis.label.format(v) for v in values]
     cell = lambda x: "" if pd.isna(x) else str(x)  # noqa: E731
-    head = (["claim (verdict " + " → ".join(f"N {w}" for w in widths) + ")", "part"]
-            + [f"verdict, N {w}" for w in widths] + [f"effect [95% CI], N {w}" for w in widths]
-            + [f"learned, N {w}" for w in widths])
+    head = (["claim (verdict " + " → ".join(labels) + ")", "part"]
+            + [f"verdict, {lab}" for lab in labels] + [f"effect [95% CI], {lab}" for lab in labels]
+            + [f"learned, {lab}" for lab in labels])
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     rows = comparison[comparison["changed"]] if changed_only else comparison
     for _, r in rows.iterrows():
-        claim = f"{r['claim']} ({' → '.join(cell(r[f'claim_verdict_{w}']) or '–' for w in widths)})"
+        claim = f"{r['claim']} ({' → '.join(cell(r[f'claim_verdict_{v}']) or '–' for v in values)})"
         part = " ".join(x for x in (r["task"], r["metric"] + ":" if r["metric"] else "", r["comparison"]) if x)
-        verdicts = [(f"**{cell(r[f'verdict_{w}'])}**" if r["changed"] else cell(r[f"verdict_{w}"])) or "–"
-                    for w in widths]
-        lines.append("| " + " | ".join([claim, part] + verdicts + [cell(r[f"effect_{w}"]) for w in widths]
-                                       + [cell(r[f"learned_{w}"]) for w in widths]) + " |")
+        verdicts = [(f"**{cell(r[f'verdict_{v}'])}**" if r["changed"] else cell(r[f"verdict_{v}"])) or "–"
+                    for v in values]
+        lines.append("| " + " | ".join([claim, part] + verdicts + [cell(r[f"effect_{v}"]) for v in values]
+                                       + [cell(r[f"learned_{v}"]) for v in values]) + " |")
     return "\n".join(lines) + "\n"
 
 
-def widths_claims_markdown(comparison: pd.DataFrame) -> str:
-    """One row per claim of :func:`compare_widths`: its verdict at each width, how many of its
-    parts change verdict, and the seeds that passed the learning gate at each width."""
-    widths = _widths_of(comparison)
-    head = (["claim", "statement"] + [f"verdict, N {w}" for w in widths] + ["parts whose verdict changes"]
-            + [f"learned, N {w}" for w in widths])
+def runs_claims_markdown(comparison: pd.DataFrame, axis: RunAxis = RUN_AXES["width"]) -> str:
+    """One row per claim of :func:`compare_runs`: its verdict in each run, how many of its parts
+    change verdict, and the seeds that passed the learning gate in each run."""
+    values = _values_of(comparison)
+    labels = [axis.label.format(v) for v in values]
+    head = (["claim", "statement"] + [f"verdict, {lab}" for lab in labels] + ["parts whose verdict changes"]
+            + [f"learned, {lab}" for lab in labels])
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for claim, g in comparison.groupby("claim", sort=False):
-        verdicts = [g[f"claim_verdict_{w}"].dropna() for w in widths]
-        both = g.dropna(subset=[f"verdict_{w}" for w in widths])
-        shown = [f"**{v.iloc[0]}**" if v.size else "– (not run)" for v in verdicts]
+        verdicts = [g[f"claim_verdict_{v}"].dropna() for v in values]
+        both = g.dropna(subset=[f"verdict_{v}" for v in values])
+        shown = [f"**{x.iloc[0]}**" if x.size else "– (not run)" for x in verdicts]
         lines.append("| " + " | ".join([claim, str(g["statement"].iloc[0])] + shown
                                        + [f"{int(both['changed'].sum())} of {len(both)}"]
-                                       + [_learned_text(g[f"learned_{w}"]) for w in widths]) + " |")
+                                       + [_learned_text(g[f"learned_{v}"]) for v in values]) + " |")
     return "\n".join(lines) + "\n"
 
 
-def widths_report(comparison: pd.DataFrame) -> str:
-    """The width comparison as a markdown document: the claims, the parts whose verdict changes,
-    then every part."""
-    return ("## Claims at each width\n\n" + widths_claims_markdown(comparison)
-            + "\n## Parts whose verdict changes with width\n\n" + widths_markdown(comparison, changed_only=True)
-            + "\n## Every part\n\n" + widths_markdown(comparison))
+def runs_report(comparison: pd.DataFrame, axis: RunAxis = RUN_AXES["width"]) -> str:
+    """The comparison as a markdown document: the claims, the parts whose verdict changes, then
+    every part."""
+    return (f"## Claims at each {axis.name}\n\n" + runs_claims_markdown(comparison, axis)
+            + f"\n## Parts whose verdict changes with {axis.name}\n\n"
+            + runs_markdown(comparison, axis, changed_only=True)
+            + "\n## Every part\n\n" + runs_markdown(comparison, axis))
 
 
 @stage_outputs("out_md", "out_png")
-def widths_files(inputs: list[str], widths: list[int], out_md: str, out_png: str | None = None) -> str:
-    """Compare the ``claims.csv`` of runs at several widths (``inputs[i]`` ran at ``widths[i]``
-    hidden units): a markdown document (:func:`widths_report`) and, with ``out_png``, the figure
-    of each part's effect against width (:func:`rnnreplay.figures.claims_by_width`)."""
+def compare_files(inputs: list[str], values: list[float], out_md: str, out_png: str | None = None,
+                  axis: str = "width") -> str:
+    """Compare the ``claims.csv`` of runs that differ in one setting (``inputs[i]`` ran with
+    ``values[i]``: hidden units for axis ``width``, budget multiplier for ``budget``): a markdown
+    document (:func:`runs_report`) and, with ``out_png``, the figure of each part's effect against
+    the setting (:func:`rnnreplay.figures.claims_by_run`)."""
     from .io import write_text
 
-    if len(inputs) != len(widths) or len(set(widths)) != len(widths):
-        raise ValueError(f"--widths: one distinct width per input file ({len(inputs)} inputs, widths {widths})")
-    claims = {int(w): pd.read_csv(path) for path, w in zip(inputs, widths)}
-    comparison = compare_widths(claims)
-    write_text(out_md, widths_report(comparison))
+    if axis not in RUN_AXES:
+        raise ValueError(f"--axis must be one of {sorted(RUN_AXES)}, got {axis!r}")
+    if len(inputs) != len(values) or len({_value_text(v) for v in values}) != len(values):
+        raise ValueError(f"--values: one distinct value per input file ({len(inputs)} inputs, values {values})")
+    claims = {float(v): pd.read_csv(path) for path, v in zip(inputs, values)}
+    comparison = compare_runs(claims)
+    write_text(out_md, runs_report(comparison, RUN_AXES[axis]))
     if out_png:
-        from .figures import claims_by_width
+        from .figures import claims_by_run
 
-        claims_by_width(claims, out_png)
-    return f"{len(comparison)} parts, the verdict changes with width in {int(comparison['changed'].sum())} -> {out_md}"
+        claims_by_run(claims, out_png, RUN_AXES[axis])
+    return (f"{len(comparison)} parts, the verdict changes with {axis} in {int(comparison['changed'].sum())} "
+            f"-> {out_md}")
 
 
 @stage_outputs("out_csv", "out_md")

@@ -122,10 +122,10 @@ def cmd_figure(args) -> str:
     return draw(args.kind, args.inputs, args.out, **options)
 
 
-def cmd_widths(args) -> str:
-    from .claims import widths_files
+def cmd_compare(args) -> str:
+    from .claims import compare_files
 
-    return widths_files(args.inputs, args.widths, args.out_md, args.out_png)
+    return compare_files(args.inputs, args.values, args.out_md, args.out_png, axis=args.axis)
 
 
 def cmd_report(args) -> str:
@@ -224,11 +224,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out-csv", required=True)
     p.add_argument("--out-md", required=True)
 
-    p = add("widths", cmd_widths, "the claims of runs at several network widths side by side (markdown, figure)")
+    p = add("compare", cmd_compare, "the claims of runs that differ in one setting (network width, training "
+            "budget) side by side (markdown, figure)")
+    p.add_argument("--axis", choices=["width", "budget"], default="width",
+                   help="what sets the runs apart: width (--values: hidden units) or budget (--values: "
+                        "multiplier of config.yaml's training steps)")
     p.add_argument("--inputs", nargs="+", required=True, help="each run's claims.csv")
-    p.add_argument("--widths", nargs="+", type=int, required=True, help="the hidden units of each input's run")
-    p.add_argument("--out-md", required=True, help="markdown table: claim, part, verdict/effect/learned per width")
-    p.add_argument("--out-png", help="figure: each part's effect against width (a PDF is written beside it)")
+    p.add_argument("--values", nargs="+", type=float, required=True, help="each input's run's value of the setting")
+    p.add_argument("--out-md", required=True, help="markdown table: claim, part, verdict/effect/learned per run")
+    p.add_argument("--out-png", help="figure: each part's effect against the setting (a PDF is written beside it)")
 
     p = add("report", cmd_report, "write the report's HTML pages: summary table and provenance")
     p.add_argument("--summary", required=True, help="summary.md from summarise")

@@ -439,36 +439,41 @@ def code_space(task: Task, replays: dict[str, tuple[np.ndarray, np.ndarray]], tr
 VERDICT_COLOURS = {"reproduced": "C2", "not reproduced": "C3", "inconclusive": "0.5", "invalid": "C1"}
 
 
-def claims_by_width(claims: dict[int, pd.DataFrame], path) -> None:
-    """Each claim part's effect at several network widths: the mean per-seed difference (or
-    Spearman rho for trends) with its 95% CI against the hidden units N, one small panel per
-    part judged at every width, points coloured by the part's verdict at that width, 0 dotted.
+def claims_by_run(claims: dict[float, pd.DataFrame], path, axis=None) -> None:
+    """Each claim part's effect in runs that differ in one setting (network width, training
+    budget): the mean per-seed difference (or Spearman rho for trends) with its 95% CI against the
+    setting (log 2 axis), one small panel per part judged in every run, points coloured by the
+    part's verdict in that run, 0 dotted.
 
     Args:
-        claims: width N -> the claims table of the run at that width (``claims.csv``).
+        claims: the run's value (hidden units N, budget multiplier) -> that run's claims table
+            (``claims.csv``).
         path: output PNG.
+        axis: :class:`rnnreplay.claims.RunAxis` naming the setting (default: width).
     """
     from .claims import PART_KEY as key
+    from .claims import RUN_AXES, _value_text
 
-    rows = pd.concat([t.assign(width=w) for w, t in claims.items()], ignore_index=True)
+    axis = axis or RUN_AXES["width"]
+    rows = pd.concat([t.assign(run=float(v)) for v, t in claims.items()], ignore_index=True)
     rows = rows[rows["kind"].isin(["paired", "trend"])]
-    counts = rows.groupby(key, sort=False)["width"].nunique()
-    parts = [part for part, n in counts.items() if n == len(claims)]  # parts judged at every width
+    counts = rows.groupby(key, sort=False)["run"].nunique()
+    parts = [part for part, n in counts.items() if n == len(claims)]  # parts judged in every run
     fig, axes = _panel_grid(len(parts), cols=6, size=(2.6, 2.1))
     for ax, part in zip(axes, parts):
-        d = rows[(rows[key] == pd.Series(part, index=key)).all(axis=1)].sort_values("width")
-        ax.errorbar(d["width"], d["mean"], yerr=[d["mean"] - d["ci_low"], d["ci_high"] - d["mean"]], color="0.6",
+        d = rows[(rows[key] == pd.Series(part, index=key)).all(axis=1)].sort_values("run")
+        ax.errorbar(d["run"], d["mean"], yerr=[d["mean"] - d["ci_low"], d["ci_high"] - d["mean"]], color="0.6",
                     lw=1, capsize=3, zorder=1)
         for _, r in d.iterrows():
-            ax.plot(r["width"], r["mean"], "o", color=VERDICT_COLOURS.get(r["verdict"], "k"), ms=6, zorder=2)
+            ax.plot(r["run"], r["mean"], "o", color=VERDICT_COLOURS.get(r["verdict"], "k"), ms=6, zorder=2)
         ax.axhline(0, color="0.3", ls=":", lw=0.8)
         ax.set_xscale("log", base=2)
-        ax.set_xticks(sorted(claims), [str(w) for w in sorted(claims)])
+        ax.set_xticks(sorted(float(v) for v in claims), [_value_text(v) for v in sorted(claims)])
         ax.set_title(f"{part[0]} {part[1]}: {part[2]}", fontsize=7)
         ax.tick_params(labelsize=6)
     handles = [plt.Line2D([], [], marker="o", ls="", color=c, label=v) for v, c in VERDICT_COLOURS.items()]
     fig.legend(handles=handles, loc="lower right", fontsize=8)
-    fig.suptitle("Claim parts against network width (hidden units N): mean difference over seeds [95% CI]; "
+    fig.suptitle(f"Claim parts against {axis.title}: mean difference over seeds [95% CI]; "
                  "trends: Spearman ρ", fontsize=9)
     fig.tight_layout(rect=(0, 0, 1, 0.97))
     save(fig, path)
