@@ -359,6 +359,28 @@ def test_compare_runs_side_by_side(tmp_path):
     assert not (tmp_path / "x.md").exists()
 
 
+def test_learning_by_run_side_by_side():
+    """Learning in runs at two budgets: the gate counts, the final loss and its change from the
+    first run per (task, variant); a variant missing from a run has empty cells."""
+    from rnnreplay.claims import RUN_AXES, learning_by_run, runs_learning_markdown
+
+    def run(ratio, loss, variants=("leak",)):
+        return pd.DataFrame([dict(task="tmaze", variant=v, seed=s, metric=m, value=x) for v in variants
+                             for s in range(5) for m, x in (("pi_ratio", ratio[s]), ("pi_ratio_last", ratio[s]),
+                                                            ("final_loss", loss), ("loss_fall", 0.1),
+                                                            ("loss_plateaued", 0.0))])
+
+    one = run([0.2, 0.3, 0.9, 0.8, 0.95], 0.004, ("leak", "noleak"))
+    two = run([0.2] * 5, 0.002)
+    learning = learning_by_run({1: one, 2: two}, {"learned_max_error_ratio": 0.5}).set_index("variant")
+    assert learning.loc["leak", "learned_1"] == 2 and learning.loc["leak", "learned_2"] == 5
+    assert learning.loc["leak", "final_loss_2"] == pytest.approx(0.002)
+    assert pd.isna(learning.loc["noleak", "learned_2"])
+    md = runs_learning_markdown(learning.reset_index(), RUN_AXES["budget"])
+    assert "| tmaze | leak | 2/5 | 5/5 |" in md and "| -50% |" in md
+    assert "final loss vs 1× budget, 2× budget" in md.splitlines()[0]
+
+
 def test_readme_scale_tables_are_the_two_runs_claims():
     """The README's width comparison (claims at 128 and 256 units) is what `rnnreplay compare`
     writes from the two runs' claims.csv kept in docs/scale, and so is docs/scale/claims_by_width.md."""

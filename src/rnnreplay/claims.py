@@ -420,7 +420,7 @@ def learning_table(table: pd.DataFrame, decision: dict | None = None) -> pd.Data
     Returns:
         Columns task, variant, seeds, learned (seeds passing the gate; all seeds without a gate),
         pi_ratio, pi_ratio_last (means over seeds), plateaued (seeds), loss_fall (mean relative fall
-        over the last fifth of training).
+        over the last fifth of training), final_loss (mean over seeds of the last 50 steps' loss).
     """
     dec = {**DECISION_DEFAULTS, **(decision or {})}
     rows = []
@@ -431,7 +431,7 @@ def learning_table(table: pd.DataFrame, decision: dict | None = None) -> pd.Data
         learned, total = learned_seeds(table, task, variant, dec)
         rows.append(dict(task=task, variant=variant, seeds=total, learned=len(learned), pi_ratio=mean("pi_ratio"),
                          pi_ratio_last=mean("pi_ratio_last"), plateaued=int((plateaued > 0).sum()),
-                         loss_fall=mean("loss_fall")))
+                         loss_fall=mean("loss_fall"), final_loss=mean("final_loss")))
     return pd.DataFrame(rows)
 
 
@@ -582,22 +582,79 @@ def runs_report(comparison: pd.DataFrame, axis: RunAxis = RUN_AXES["width"]) -> 
             + "\n## Every part\n\n" + runs_markdown(comparison, axis))
 
 
+def learning_by_run(metrics: dict[float, pd.DataFrame], decision: dict | None = None) -> pd.DataFrame:
+    """:func:`learning_table` of several runs side by side (runs that differ in one setting).
+
+    Args:
+        metrics: the run's value (see :func:`compare_runs`) -> that run's long metrics table
+            (``metrics.csv``).
+        decision: the learning gate (``claims.decision``), the same for every run.
+
+    Returns:
+        Columns task, variant, then per run value v: seeds_v, learned_v, pi_ratio_v,
+        pi_ratio_last_v, plateaued_v, loss_fall_v, final_loss_v (see :func:`learning_table`);
+        a (task, variant) missing from a run has empty cells for it.
+    """
+    merged = None
+    for key in sorted(metrics):
+        v = _value_text(key)
+        t = learning_table(metrics[key], decision)
+        t = t.rename(columns={c: f"{c}_{v}" for c in t.columns if c not in ("task", "variant")})
+        merged = t if merged is None else merged.merge(t, on=["task", "variant"], how="outer", sort=False)
+    return merged
+
+
+def runs_learning_markdown(learning: pd.DataFrame, axis: RunAxis = RUN_AXES["width"]) -> str:
+    """:func:`learning_by_run` as a markdown table: per (task, variant), in each run, the seeds
+    passing the gate, the mean error / chance over the path, the final loss, the loss's fall over
+    the last fifth of training (plateaued seeds), and the final loss's change from the first run."""
+    values = [c.split("_", 1)[1] for c in learning.columns if c.startswith("seeds_")]
+    labels = [axis.label.format(v) for v in values]
+    head = (["task", "variant"] + [f"learned, {lab}" for lab in labels] + [f"error / chance, {lab}" for lab in labels]
+            + [f"final loss, {lab}" for lab in labels] + [f"loss fall (plateaued), {lab}" for lab in labels]
+            + [f"final loss vs {labels[0]}, {lab}" for lab in labels[1:]])
+    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    count = lambda n, total: "" if pd.isna(total) else f"{int(n)}/{int(total)}"  # noqa: E731
+    for _, r in learning.iterrows():
+        first = r[f"final_loss_{values[0]}"]
+        change = [f"{(r[f'final_loss_{v}'] - first) / first:+.0%}" if first > 0 and np.isfinite(r[f"final_loss_{v}"])
+                  else "" for v in values[1:]]
+        lines.append("| " + " | ".join(
+            [r["task"], r["variant"]] + [count(r[f"learned_{v}"], r[f"seeds_{v}"]) for v in values]
+            + [_num(r[f"pi_ratio_{v}"]) for v in values] + [_num(r[f"final_loss_{v}"]) for v in values]
+            + [f"{_num(r[f'loss_fall_{v}'])} ({count(r[f'plateaued_{v}'], r[f'seeds_{v}'])})" for v in values]
+            + change) + " |")
+    return "\n".join(lines) + "\n"
+
+
 @stage_outputs("out_md", "out_png")
 def compare_files(inputs: list[str], values: list[float], out_md: str, out_png: str | None = None,
-                  axis: str = "width") -> str:
+                  axis: str = "width", metrics: list[str] | None = None, gate: float | None = None) -> str:
     """Compare the ``claims.csv`` of runs that differ in one setting (``inputs[i]`` ran with
     ``values[i]``: hidden units for axis ``width``, budget multiplier for ``budget``): a markdown
     document (:func:`runs_report`) and, with ``out_png``, the figure of each part's effect against
-    the setting (:func:`rnnreplay.figures.claims_by_run`)."""
+    the setting (:func:`rnnreplay.figures.claims_by_run`). With ``metrics`` (each run's
+    ``metrics.csv``, in the order of ``inputs``) and the learning gate ``gate`` (the runs'
+    ``claims.decision.learned_max_error_ratio``), the document opens with
+    :func:`runs_learning_markdown`."""
     from .io import write_text
 
     if axis not in RUN_AXES:
         raise ValueError(f"--axis must be one of {sorted(RUN_AXES)}, got {axis!r}")
     if len(inputs) != len(values) or len({_value_text(v) for v in values}) != len(values):
         raise ValueError(f"--values: one distinct value per input file ({len(inputs)} inputs, values {values})")
+    if metrics is not None and (len(metrics) != len(inputs) or gate is None):
+        raise ValueError(f"--metrics: one metrics.csv per input file ({len(inputs)} inputs, {len(metrics)} "
+                         f"metrics files), and --gate with them")
     claims = {float(v): pd.read_csv(path) for path, v in zip(inputs, values)}
     comparison = compare_runs(claims)
-    write_text(out_md, runs_report(comparison, RUN_AXES[axis]))
+    text = runs_report(comparison, RUN_AXES[axis])
+    if metrics is not None:
+        learning = learning_by_run({float(v): pd.read_csv(path) for path, v in zip(metrics, values)},
+                                   {"learned_max_error_ratio": gate})
+        text = (f"## Learning in each run (gate: error / chance <= {gate})\n\n"
+                + runs_learning_markdown(learning, RUN_AXES[axis]) + "\n" + text)
+    write_text(out_md, text)
     if out_png:
         from .figures import claims_by_run
 

@@ -125,7 +125,8 @@ def cmd_figure(args) -> str:
 def cmd_compare(args) -> str:
     from .claims import compare_files
 
-    return compare_files(args.inputs, args.values, args.out_md, args.out_png, axis=args.axis)
+    return compare_files(args.inputs, args.values, args.out_md, args.out_png, axis=args.axis,
+                         metrics=args.metrics, gate=args.gate)
 
 
 def cmd_report(args) -> str:
@@ -233,6 +234,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--values", nargs="+", type=float, required=True, help="each input's run's value of the setting")
     p.add_argument("--out-md", required=True, help="markdown table: claim, part, verdict/effect/learned per run")
     p.add_argument("--out-png", help="figure: each part's effect against the setting (a PDF is written beside it)")
+    p.add_argument("--metrics", nargs="+", help="each input's run's metrics.csv: adds a table of learning in each run")
+    p.add_argument("--gate", type=float, help="with --metrics: the runs' learning gate "
+                   "(claims.decision.learned_max_error_ratio)")
 
     p = add("report", cmd_report, "write the report's HTML pages: summary table and provenance")
     p.add_argument("--summary", required=True, help="summary.md from summarise")
