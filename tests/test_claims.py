@@ -3,6 +3,7 @@
 import numpy as np
 import pandas as pd
 import pytest
+import yaml
 
 from rnnreplay import claims as st
 
@@ -399,3 +400,36 @@ def test_readme_scale_tables_are_the_two_runs_claims():
     assert (root / "docs" / "scale" / "claims_by_width.png").stat().st_size > 10_000
     assert f"Eleven of the {comparison.dropna(subset=['verdict_128', 'verdict_256']).shape[0]} parts" in readme
     assert int(comparison["changed"].sum()) == 11
+
+
+def test_readme_budget_tables_are_the_two_runs_claims():
+    """The README's budget comparison (claims at 1x and 2x the training budget) is what
+    `rnnreplay compare --axis budget` writes from the two runs' files kept in docs/budget, and so
+    is docs/budget/claims_by_budget.md."""
+    from pathlib import Path
+
+    from rnnreplay.claims import (RUN_AXES, compare_runs, learning_by_run, runs_claims_markdown,
+                                  runs_learning_markdown, runs_markdown, runs_report)
+
+    root = Path(__file__).resolve().parents[1]
+    axis = RUN_AXES["budget"]
+    runs = {v: pd.read_csv(root / "docs" / "budget" / f"claims_{v}.csv") for v in (1, 2)}
+    comparison = compare_runs(runs)
+    readme = (root / "README.md").read_text()
+    block = readme.split("<!-- budget:begin -->\n")[1].split("<!-- budget:end -->")[0]
+    assert block == (runs_claims_markdown(comparison, axis) + "\nThe parts whose verdict changes with budget:\n\n"
+                     + runs_markdown(comparison, axis, changed_only=True))
+    gate = yaml.safe_load((root / "config.yaml").read_text())["claims"]["decision"]["learned_max_error_ratio"]
+    learning = learning_by_run({v: pd.read_csv(root / "docs" / "budget" / f"learning_{v}.csv") for v in (1, 2)},
+                               {"learned_max_error_ratio": gate})
+    expected = (f"## Learning in each run (gate: error / chance <= {gate})\n\n" + runs_learning_markdown(learning, axis)
+                + "\n" + runs_report(comparison, axis))
+    assert (root / "docs" / "budget" / "claims_by_budget.md").read_text() == expected
+    assert (root / "docs" / "budget" / "claims_by_budget.png").stat().st_size > 10_000
+    both = comparison.dropna(subset=["verdict_1", "verdict_2"])
+    changed = int(comparison["changed"].sum())
+    assert f"Twelve of the\n{len(both)} parts change verdict" in readme and changed == 12
+    claim_verdicts = comparison.groupby("claim")[["claim_verdict_1", "claim_verdict_2"]].first()
+    assert (claim_verdicts["claim_verdict_1"] == claim_verdicts["claim_verdict_2"]).all()
+    assert "**No claim's verdict changes with the budget.**" in readme
+    assert (learning["learned_2"] == learning["seeds_2"]).all()
