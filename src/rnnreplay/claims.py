@@ -470,7 +470,7 @@ RUN_AXES = {
 }
 
 
-def _value_text(value) -> str:
+def run_value_text(value) -> str:
     """A run's value as written in column names and labels: 128, 2, 1.5."""
     value = float(value)
     return str(int(value)) if value.is_integer() else repr(value)
@@ -487,11 +487,11 @@ def compare_runs(claims: dict[float, pd.DataFrame]) -> pd.DataFrame:
 
     Returns:
         Columns claim, task, metric, comparison, statement, then per run value v (written as
-        :func:`_value_text`): ``verdict_v`` (the part's), ``claim_verdict_v``, ``effect_v`` (mean
+        :func:`run_value_text`): ``verdict_v`` (the part's), ``claim_verdict_v``, ``effect_v`` (mean
         per-seed difference or Spearman rho with its 95% CI, as text), ``learned_v`` (seeds that
         passed the learning gate per side), and ``changed`` (the part's verdict differs between runs).
     """
-    values = [_value_text(v) for v in sorted(claims)]
+    values = [run_value_text(v) for v in sorted(claims)]
     if len(set(values)) != len(values):
         raise ValueError(f"runs: one distinct value per run, got {sorted(claims)}")
     merged = None
@@ -513,9 +513,10 @@ def compare_runs(claims: dict[float, pd.DataFrame]) -> pd.DataFrame:
     return merged
 
 
-def _values_of(comparison: pd.DataFrame) -> list[str]:
-    """The run values of a :func:`compare_runs` table (as written), from its ``verdict_v`` columns."""
-    return [c.split("_", 1)[1] for c in comparison.columns if c.startswith("verdict_")]
+def _values_of(table: pd.DataFrame, column: str = "verdict") -> list[str]:
+    """The run values (as written) of a table with a ``{column}_v`` column per run: a
+    :func:`compare_runs` table (``verdict_v``) or a :func:`learning_by_run` one (``seeds_v``)."""
+    return [c[len(column) + 1:] for c in table.columns if c.startswith(f"{column}_")]
 
 
 def _learned_text(cells) -> str:
@@ -597,7 +598,7 @@ def learning_by_run(metrics: dict[float, pd.DataFrame], decision: dict | None = 
     """
     merged = None
     for key in sorted(metrics):
-        v = _value_text(key)
+        v = run_value_text(key)
         t = learning_table(metrics[key], decision)
         t = t.rename(columns={c: f"{c}_{v}" for c in t.columns if c not in ("task", "variant")})
         merged = t if merged is None else merged.merge(t, on=["task", "variant"], how="outer", sort=False)
@@ -608,7 +609,7 @@ def runs_learning_markdown(learning: pd.DataFrame, axis: RunAxis = RUN_AXES["wid
     """:func:`learning_by_run` as a markdown table: per (task, variant), in each run, the seeds
     passing the gate, the mean error / chance over the path, the final loss, the loss's fall over
     the last fifth of training (plateaued seeds), and the final loss's change from the first run."""
-    values = [c.split("_", 1)[1] for c in learning.columns if c.startswith("seeds_")]
+    values = _values_of(learning, "seeds")
     labels = [axis.label.format(v) for v in values]
     head = (["task", "variant"] + [f"learned, {lab}" for lab in labels] + [f"error / chance, {lab}" for lab in labels]
             + [f"final loss, {lab}" for lab in labels] + [f"loss fall (plateaued), {lab}" for lab in labels]
@@ -641,7 +642,7 @@ def compare_files(inputs: list[str], values: list[float], out_md: str, out_png: 
 
     if axis not in RUN_AXES:
         raise ValueError(f"--axis must be one of {sorted(RUN_AXES)}, got {axis!r}")
-    if len(inputs) != len(values) or len({_value_text(v) for v in values}) != len(values):
+    if len(inputs) != len(values) or len({run_value_text(v) for v in values}) != len(values):
         raise ValueError(f"--values: one distinct value per input file ({len(inputs)} inputs, values {values})")
     if metrics is not None and (len(metrics) != len(inputs) or gate is None):
         raise ValueError(f"--metrics: one metrics.csv per input file ({len(inputs)} inputs, {len(metrics)} "

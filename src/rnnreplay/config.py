@@ -489,8 +489,9 @@ def memory_estimates(config: dict, task: str, variant: str, built=None) -> dict[
     Training, per seed (a training job holds every seed's network): weights with gradients and
     Adam's two moments (16 B x ~N^2); about 20 (B, T, N) tensors kept for backprop (the
     calibration of the training rule's mem_mb); the batch's inputs and targets; the pool of P
-    paths. Replay: the weights (trained, replay and untrained copies); (R, S, N) hidden states and (R, S, C) readouts, twice with KR24's untrained baseline; the
-    active run on the test paths. Synthesis: P x (T + 1) positions in float64 and float32."""
+    paths. Replay: the weights (trained, replay and untrained copies); (R, S, N) hidden states and
+    (R, S, C) readouts, twice with KR24's untrained baseline; the active run on the test paths.
+    Synthesis: P x (T + 1) positions in float64 and float32."""
     task_obj = built or task_setup(config, task).build()
     d, n_in, n_code = task_obj.space_dim, task_obj.input_dim, task_obj.code_dim
     data = data_sizes(config, task)

@@ -452,7 +452,7 @@ def claims_by_run(claims: dict[float, pd.DataFrame], path, axis=None) -> None:
         axis: :class:`rnnreplay.claims.RunAxis` naming the setting (default: width).
     """
     from .claims import PART_KEY as key
-    from .claims import RUN_AXES, _value_text
+    from .claims import RUN_AXES, run_value_text
 
     axis = axis or RUN_AXES["width"]
     rows = pd.concat([t.assign(run=float(v)) for v, t in claims.items()], ignore_index=True)
@@ -468,7 +468,7 @@ def claims_by_run(claims: dict[float, pd.DataFrame], path, axis=None) -> None:
             ax.plot(r["run"], r["mean"], "o", color=VERDICT_COLOURS.get(r["verdict"], "k"), ms=6, zorder=2)
         ax.axhline(0, color="0.3", ls=":", lw=0.8)
         ax.set_xscale("log", base=2)
-        ax.set_xticks(sorted(float(v) for v in claims), [_value_text(v) for v in sorted(claims)])
+        ax.set_xticks(sorted(float(v) for v in claims), [run_value_text(v) for v in sorted(claims)])
         ax.set_title(f"{part[0]} {part[1]}: {part[2]}", fontsize=7)
         ax.tick_params(labelsize=6)
     handles = [plt.Line2D([], [], marker="o", ls="", color=c, label=v) for v, c in VERDICT_COLOURS.items()]
