@@ -21,6 +21,7 @@ include: "workflow/rules/metrics.smk"
 include: "workflow/rules/figures.smk"
 include: "workflow/rules/theory.smk"
 include: "workflow/rules/claims.smk"
+include: "workflow/rules/robustness.smk"
 include: "workflow/rules/report.smk"
 
 

@@ -122,6 +122,9 @@ class MetricsSettings:
     #   extents (its longer side; the circumference for headings) [McNamee et al. 2021]
     hover_threshold: float = 0.5  # a step is near zero when at most this x the noise's RMS step
     #   (the lag-0 intercept of the mean squared displacement) [Pfeiffer & Foster 2015]
+    occupancy_grid_bins: int = 0  # what occupancy_entropy measures: 0 = the task's coarse regions
+    #   (T-maze 4, triangle 6, box K x K); n = square cells of a grid with n cells along the
+    #   environment's longer side over its whole extent (positions beyond it count in the border cells)
 
 
 @dataclass(frozen=True)

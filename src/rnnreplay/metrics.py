@@ -119,6 +119,22 @@ def occupancy(labels: np.ndarray, n_regions: int) -> np.ndarray:
     return counts / max(counts.sum(), 1.0)
 
 
+def grid_cells(points: np.ndarray, low: np.ndarray, cell: float, shape: tuple[int, ...]) -> np.ndarray:
+    """Flat index of the grid cell holding each point, every cell of the rectangle counting
+    (not only the environment's); points beyond the grid count in its border cells.
+
+    Args:
+        points: (..., D) positions (length unit).
+        low: (D,) the grid's lower corner; cell: a cell's side (length unit); shape: cells per axis.
+
+    Returns:
+        (...) int indices in [0, prod(shape)), C order.
+    """
+    ij = np.floor((np.asarray(points, dtype=np.float64) - low) / cell).astype(np.int64)
+    ij = np.clip(ij, 0, np.asarray(shape) - 1)
+    return np.ravel_multi_index(tuple(ij[..., i] for i in range(len(shape))), shape)
+
+
 def entropy(fractions: np.ndarray) -> float:
     """Shannon entropy (nats) of an occupancy vector."""
     p = np.asarray(fractions, dtype=float)
@@ -561,8 +577,15 @@ def _off_track(run):
     return off_track(run.settled, run.task)
 
 
-@metric("occupancy_entropy", "nat", "entropy of the region occupancy", table=True)
+@metric("occupancy_entropy", "nat", "entropy of the occupancy of the task's regions (or, with "
+        "occupancy_grid_bins, of a fine grid's cells)", table=True)
 def _occupancy_entropy(run):
+    bins = run.settings.occupancy_grid_bins
+    if bins:
+        from . import dynamics
+
+        grid = dynamics.environment_grid(run.task, bins, run.true_paths)
+        return entropy(occupancy(grid_cells(run.settled, grid.low, grid.cell, grid.shape), int(np.prod(grid.shape))))
     return entropy(run.occupancy)
 
 

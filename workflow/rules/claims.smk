@@ -2,24 +2,24 @@
 
 CLAIMS = {k: v for k, v in config.get("claims", {}).items() if k != "decision"}
 CLAIMS_NEED_THEORY = any(c.get("kind") == "theory" for s in CLAIMS.values() for c in s["comparisons"])
-CLAIMS_TARGETS = ["results/claims.csv", "results/claims.md"] if CLAIMS else []
+CLAIMS_TARGETS = ["results/claims.csv", "results/claims.md"] if CLAIMS and not ROBUSTNESS else []
 
 
 rule claims:
     input:
-        metrics="results/tables/metrics.csv",
+        metrics=ROOT + "tables/metrics.csv",
         theory="results/tables/theory_checks.csv" if CLAIMS_NEED_THEORY else [],
     output:
-        csv=report("results/claims.csv", caption="../report/claims.rst", category="Claims"),
-        md="results/claims.md",
+        csv=report(ROOT + "claims.csv", caption="../report/claims.rst", category="Claims"),
+        md=ROOT + "claims.md",
     log:
-        "results/logs/claims.log",
+        ROOT + "logs/claims.log",
     benchmark:
-        "results/benchmarks/claims.tsv"
+        ROOT + "benchmarks/claims.tsv"
     conda:
         CONDA_ENV
     params:
-        claims=json.dumps(config.get("claims", {}), sort_keys=True),
+        claims=lambda w: json.dumps(cfg(w).get("claims", {}), sort_keys=True),
         theory=lambda w, input: f"--theory-checks {input.theory}" if CLAIMS_NEED_THEORY else "",
     shell:
         "python -m rnnreplay claims --claims {params.claims:q} --metrics {input.metrics} {params.theory} "

@@ -11,6 +11,7 @@ SRC = str(Path(workflow.basedir) / "src")
 if SRC not in sys.path:
     sys.path.insert(0, SRC)
 from rnnreplay import config as rc  # noqa: E402
+from rnnreplay import universes as ru  # noqa: E402
 
 SCHEMA = str(Path(workflow.basedir) / "workflow" / "schemas" / "config.schema.yaml")
 
@@ -33,9 +34,46 @@ def job_memory_mb():
 rc.exit_if_invalid(config, SCHEMA, files=workflow.configfiles, memory_mb=job_memory_mb())
 validate(config, SCHEMA)  # passes now; fills in the schema's defaults
 
-TASKS = list(config["tasks"])
-VARIANTS = list(config["variants"])
-SEEDS = [int(s) for s in config["seeds"]]
+# A robustness map (workflow/configs/robustness.yaml given after config.yaml): the same rules run
+# once per universe (a wildcard), each universe's outputs under results/robustness/<universe>/; a
+# job that an earlier universe already runs identically is not run again (ru.owners: its
+# dependents read the earlier universe's file). Without a map, paths are results/<stage>/... .
+ROBUSTNESS = bool(config.get("robustness"))
+if ROBUSTNESS:
+    _errors = ru.universe_errors(config, SCHEMA, memory_mb=job_memory_mb())
+    if _errors:
+        sys.exit(f"rnnreplay: invalid robustness section ({len(_errors)} problem{'s' * (len(_errors) > 1)}):\n"
+                 + "\n".join(f"  - {e}" for e in _errors))
+    UNIVERSES = ru.universe_configs(config)
+    SHARED = ru.owners(UNIVERSES)
+    ROOT = "results/robustness/{universe}/"
+else:
+    UNIVERSES = {"": config}
+    SHARED = None
+    ROOT = "results/"
+SEED_SETS = list(dict.fromkeys(tuple(int(s) for s in u["seeds"]) for u in UNIVERSES.values()))
+if len(SEED_SETS) > 2:
+    sys.exit(f"rnnreplay: the robustness universes use {len(SEED_SETS)} seed sets; at most two are supported")
+
+
+def cfg(wildcards):
+    """The config of the job's universe (the run's config without a robustness map)."""
+    return UNIVERSES[wildcards.universe] if ROBUSTNESS else config
+
+
+def at(universe, relative):
+    """The path of ``relative`` (e.g. ``models/tmaze/leak/seed0.pt``) in ``universe``'s results."""
+    return f"results/robustness/{universe}/{relative}" if ROBUSTNESS else f"results/{relative}"
+
+
+def owner(stage, wildcards, *key):
+    """The universe whose ``stage`` output (for (task, *key)) the job's universe reads."""
+    return SHARED[stage][(wildcards.universe, wildcards.task, *key)] if ROBUSTNESS else ""
+
+
+TASKS = list(dict.fromkeys(t for u in UNIVERSES.values() for t in u["tasks"]))
+VARIANTS = list(dict.fromkeys(v for u in UNIVERSES.values() for v in u["variants"]))
+SEEDS = list(SEED_SETS[0])
 TRAINED = rc.trained_variants(config)
 THREADS = int(config.get("threads_per_job", 1))
 CONDA_ENV = "../../envs/rnnreplay.yaml"
@@ -48,9 +86,10 @@ CONDA_ENV = "../../envs/rnnreplay.yaml"
 # this process's environment; a cluster job's Snakemake parses this file again and sets them too.
 rc.export_to_jobs(SRC, config)
 
-TASK_VARIANTS = {t: rc.task_variants(config, t) for t in TASKS}
-TASK_TRAINED = {t: rc.task_trained_variants(config, t) for t in TASKS}
-FIGS = config.get("figures", {})
+REFERENCE = next(iter(UNIVERSES.values()))  # the config (the reference universe of a robustness map)
+TASK_VARIANTS = {t: rc.task_variants(REFERENCE, t) for t in TASKS}
+TASK_TRAINED = {t: rc.task_trained_variants(REFERENCE, t) for t in TASKS}
+FIGS = {} if ROBUSTNESS else config.get("figures", {})  # a robustness map draws no per-run figures
 KR24_TASKS = FIGS.get("kr24", {}).get("tasks", [])
 HD_TASKS = FIGS.get("kr24", {}).get("hd_tasks", [])
 RAT_TASK = FIGS.get("rat_task")
@@ -66,42 +105,84 @@ wildcard_constraints:
     task=_alternatives(TASKS),
     variant=_alternatives(VARIANTS),
     seed=r"\d+",
+    universe=_alternatives(UNIVERSES) if ROBUSTNESS else "[^/]+",
 
 
 # Each rule's params hold its job description (rnnreplay.jobs) as JSON: exactly what changes its output.
 def synthesis_job(split):
     """The synthesize job of ``split`` (train: per seed; test: shared), as JSON."""
-    return lambda w: rc.to_json(rc.synthesis_job(config, w.task, split, int(w.seed) if split == "train" else None))
+    return lambda w: rc.to_json(rc.synthesis_job(cfg(w), w.task, split, int(w.seed) if split == "train" else None))
 
 
 # Training, replay and metrics run all seeds of a (task, variant) in one job: an ensemble (the
 # members are trained side by side, each bit for bit as alone), a list of jobs in one process.
+def seeds_in(wildcards):
+    """The seeds of the job's universe (the config's seeds without a robustness map)."""
+    return [int(s) for s in cfg(wildcards)["seeds"]]
+
+
 def train_jobs(wildcards):
-    return rc.to_json([rc.train_job(config, wildcards.task, wildcards.variant, s) for s in SEEDS])
+    return rc.to_json([rc.train_job(cfg(wildcards), wildcards.task, wildcards.variant, s) for s in seeds_in(wildcards)])
 
 
 def replay_jobs(wildcards):
-    return rc.to_json([rc.replay_job(config, wildcards.task, wildcards.variant, s) for s in SEEDS])
+    return rc.to_json([rc.replay_job(cfg(wildcards), wildcards.task, wildcards.variant, s) for s in seeds_in(wildcards)])
 
 
 def metrics_jobs(wildcards):
-    return rc.to_json([rc.metrics_job(config, wildcards.task, wildcards.variant, s) for s in SEEDS])
+    return rc.to_json(
+        [rc.metrics_job(cfg(wildcards), wildcards.task, wildcards.variant, s) for s in seeds_in(wildcards)]
+    )
 
 
-def seeds_of(pattern):
-    """``pattern`` (with {task}, {variant} wildcards and {seed}) for every seed of the config."""
-    return expand(pattern.replace("{task}", "{{task}}").replace("{variant}", "{{variant}}"), seed=SEEDS)
+def seeds_of(pattern, seeds=None):
+    """``pattern`` (with {universe}, {task}, {variant} wildcards and {seed}) for every seed of
+    ``seeds`` (default: the first seed set, the config's seeds without a robustness map)."""
+    for name in ("universe", "task", "variant"):
+        pattern = pattern.replace("{" + name + "}", "{{" + name + "}}")
+    return expand(pattern, seed=SEEDS if seeds is None else seeds)
+
+
+def data_of(split):
+    """The synthesized paths a job reads: each seed's training pool, or the test paths."""
+
+    def paths(wildcards):
+        where = owner("synthesize", wildcards)
+        if split == "test":
+            return at(where, f"data/{wildcards.task}/test.nc")
+        return [at(where, f"data/{wildcards.task}/train_seed{s}.nc") for s in seeds_in(wildcards)]
+
+    return paths
 
 
 def model_of(wildcards):
     """The model files (one per seed) a variant replays (its own, or its ``model_from`` variant's)."""
-    source = rc.trained_variant(config, wildcards.variant)
-    return [f"results/models/{wildcards.task}/{source}/seed{s}.pt" for s in SEEDS]
+    source = rc.trained_variant(cfg(wildcards), wildcards.variant)
+    where = owner("train", wildcards, source)
+    return [at(where, f"models/{wildcards.task}/{source}/seed{s}.pt") for s in seeds_in(wildcards)]
 
 
 def loss_of(wildcards):
-    source = rc.trained_variant(config, wildcards.variant)
-    return [f"results/models/{wildcards.task}/{source}/seed{s}_loss.nc" for s in SEEDS]
+    source = rc.trained_variant(cfg(wildcards), wildcards.variant)
+    where = owner("train", wildcards, source)
+    return [at(where, f"models/{wildcards.task}/{source}/seed{s}_loss.nc") for s in seeds_in(wildcards)]
+
+
+def replay_of(wildcards):
+    """The replay files (one per seed) of the job's variant."""
+    where = owner("replay", wildcards, wildcards.variant)
+    return [at(where, f"replay/{wildcards.task}/{wildcards.variant}/seed{s}.nc") for s in seeds_in(wildcards)]
+
+
+def metrics_of(wildcards):
+    """Every metrics file of the job's universe (each task's variants and seeds)."""
+    u = cfg(wildcards)
+    return [
+        at(SHARED["metrics"][(wildcards.universe, t, v)] if ROBUSTNESS else "", f"metrics/{t}/{v}/seed{s}.nc")
+        for t in u["tasks"]
+        for v in rc.task_variants(u, t)
+        for s in u["seeds"]
+    ]
 
 
 # Resource estimates for cluster jobs (SLURM), from the config's sizes. Calibration: one Adam step
@@ -114,10 +195,11 @@ GPU_RATE = 2e10  # assumed, not measured here (no GPU was available when this wa
 def _sizes(wildcards):
     """(hidden units N, batch B, sequence length T, Adam steps) of the job's trained model: the
     task's and variant's own overrides of the config's sizes."""
-    source = rc.trained_variant(config, wildcards.variant)
-    hidden = rc.cell_knobs(config, wildcards.task, source)["hidden"]
-    train = rc.train_settings(config, wildcards.task, source)
-    return hidden, train.batch, rc.data_sizes(config, wildcards.task)["steps"], train.steps
+    c = cfg(wildcards)
+    source = rc.trained_variant(c, wildcards.variant)
+    hidden = rc.cell_knobs(c, wildcards.task, source)["hidden"]
+    train = rc.train_settings(c, wildcards.task, source)
+    return hidden, train.batch, rc.data_sizes(c, wildcards.task)["steps"], train.steps
 
 
 def _rate():
@@ -132,7 +214,7 @@ def train_mem_mb(wildcards, attempt):
     rnnreplay.allocator.KEPT_MB), plus about 20 (B, T, N) float32 tensors per member kept for
     backprop; grows with each retry."""
     n, b, t, _ = _sizes(wildcards)
-    return int(1000 + rc.KEPT_MB + 20 * b * t * n * 4 * len(SEEDS) / 1e6) * attempt
+    return int(1000 + rc.KEPT_MB + 20 * b * t * n * 4 * len(seeds_in(wildcards)) / 1e6) * attempt
 
 
 def train_runtime(wildcards, attempt):
@@ -140,7 +222,7 @@ def train_runtime(wildcards, attempt):
     (threads scale as threads^0.75) or GPU_RATE, with a 1.5x margin (an ensemble is no slower than
     its members one after the other); at least 10; grows with each retry."""
     n, b, t, steps = _sizes(wildcards)
-    work = steps * b * t * n * n * len(SEEDS)
+    work = steps * b * t * n * n * len(seeds_in(wildcards))
     return max(10, math.ceil(1.5 * work / _rate() / 60)) * attempt
 
 
@@ -148,7 +230,8 @@ def replay_runtime(wildcards, attempt):
     """Minutes for a replay job (every seed): trajectories * steps * N^2 forward cell-units per seed
     (a third of a training unit's cost) at the training rate, with a 3x margin; at least 10."""
     n = _sizes(wildcards)[0]
-    work = config["replay"]["trajectories"] * config["replay"]["steps"] * n * n / 3 * len(SEEDS)
+    replay = cfg(wildcards)["replay"]
+    work = replay["trajectories"] * replay["steps"] * n * n / 3 * len(seeds_in(wildcards))
     return max(10, math.ceil(3 * work / _rate() / 60)) * attempt
 
 
@@ -197,4 +280,6 @@ def unit_targets():
 
 
 def all_targets():
+    if ROBUSTNESS:
+        return [at(u, "claims.csv") for u in UNIVERSES] + ROBUSTNESS_TARGETS
     return figure_targets() + ["results/tables/summary.md"] + REPORT_PAGES + unit_targets()

@@ -3,11 +3,11 @@
 
 rule synthesize_train:
     output:
-        "results/data/{task}/train_seed{seed}.nc",
+        ROOT + "data/{task}/train_seed{seed}.nc",
     log:
-        "results/logs/synthesize/{task}/train_seed{seed}.log",
+        ROOT + "logs/synthesize/{task}/train_seed{seed}.log",
     benchmark:
-        "results/benchmarks/synthesize/{task}/train_seed{seed}.tsv"
+        ROOT + "benchmarks/synthesize/{task}/train_seed{seed}.tsv"
     conda:
         CONDA_ENV
     params:
@@ -18,11 +18,11 @@ rule synthesize_train:
 
 rule synthesize_test:
     output:
-        "results/data/{task}/test.nc",
+        ROOT + "data/{task}/test.nc",
     log:
-        "results/logs/synthesize/{task}/test.log",
+        ROOT + "logs/synthesize/{task}/test.log",
     benchmark:
-        "results/benchmarks/synthesize/{task}/test.tsv"
+        ROOT + "benchmarks/synthesize/{task}/test.tsv"
     conda:
         CONDA_ENV
     params:

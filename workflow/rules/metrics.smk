@@ -3,15 +3,15 @@
 
 rule metrics:
     input:
-        replay=seeds_of("results/replay/{task}/{variant}/seed{seed}.nc"),
-        test="results/data/{task}/test.nc",
+        replay=replay_of,
+        test=data_of("test"),
         loss=loss_of,
     output:
-        seeds_of("results/metrics/{task}/{variant}/seed{seed}.nc"),
+        seeds_of(ROOT + "metrics/{task}/{variant}/seed{seed}.nc"),
     log:
-        "results/logs/metrics/{task}/{variant}.log",
+        ROOT + "logs/metrics/{task}/{variant}.log",
     benchmark:
-        "results/benchmarks/metrics/{task}/{variant}.tsv"
+        ROOT + "benchmarks/metrics/{task}/{variant}.tsv"
     conda:
         CONDA_ENV
     params:
@@ -23,17 +23,24 @@ rule metrics:
 
 rule summarise:
     input:
-        per_task("results/metrics/{task}/{variant}/seed{seed}.nc"),
+        metrics_of,
     output:
-        table="results/tables/metrics.csv",
-        summary="results/tables/summary.csv",
-        markdown="results/tables/summary.md",
+        table=ROOT + "tables/metrics.csv",
+        summary=ROOT + "tables/summary.csv",
+        markdown=ROOT + "tables/summary.md",
     log:
-        "results/logs/summarise.log",
+        ROOT + "logs/summarise.log",
     benchmark:
-        "results/benchmarks/summarise.tsv"
+        ROOT + "benchmarks/summarise.tsv"
     conda:
         CONDA_ENV
     shell:
         "python -m rnnreplay summarise --inputs {input} --table {output.table} --summary {output.summary} "
         "--markdown {output.markdown} 2> {log}"
+
+
+if len(SEED_SETS) > 1:
+
+    use rule metrics as metrics_second_seed_set with:
+        output:
+            seeds_of(ROOT + "metrics/{task}/{variant}/seed{seed}.nc", SEED_SETS[1]),

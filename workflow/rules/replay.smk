@@ -4,13 +4,13 @@
 rule replay:
     input:
         model=model_of,
-        test="results/data/{task}/test.nc",
+        test=data_of("test"),
     output:
-        seeds_of("results/replay/{task}/{variant}/seed{seed}.nc"),
+        seeds_of(ROOT + "replay/{task}/{variant}/seed{seed}.nc"),
     log:
-        "results/logs/replay/{task}/{variant}.log",
+        ROOT + "logs/replay/{task}/{variant}.log",
     benchmark:
-        "results/benchmarks/replay/{task}/{variant}.tsv"
+        ROOT + "benchmarks/replay/{task}/{variant}.tsv"
     conda:
         CONDA_ENV
     threads: THREADS
@@ -22,3 +22,10 @@ rule replay:
     shell:
         "python -m rnnreplay replay --job {params.job:q} --model {input.model} --test-paths {input.test} "
         "--out {output} --threads {threads} 2> {log}"
+
+
+if len(SEED_SETS) > 1:
+
+    use rule replay as replay_second_seed_set with:
+        output:
+            seeds_of(ROOT + "replay/{task}/{variant}/seed{seed}.nc", SEED_SETS[1]),

@@ -3,14 +3,14 @@
 
 rule train:
     input:
-        paths=seeds_of("results/data/{task}/train_seed{seed}.nc"),
+        paths=data_of("train"),
     output:
-        model=seeds_of("results/models/{task}/{variant}/seed{seed}.pt"),
-        loss=seeds_of("results/models/{task}/{variant}/seed{seed}_loss.nc"),
+        model=seeds_of(ROOT + "models/{task}/{variant}/seed{seed}.pt"),
+        loss=seeds_of(ROOT + "models/{task}/{variant}/seed{seed}_loss.nc"),
     log:
-        "results/logs/train/{task}/{variant}.log",
+        ROOT + "logs/train/{task}/{variant}.log",
     benchmark:
-        "results/benchmarks/train/{task}/{variant}.tsv"
+        ROOT + "benchmarks/train/{task}/{variant}.tsv"
     conda:
         CONDA_ENV
     threads: THREADS
@@ -21,7 +21,16 @@ rule train:
     params:
         job=train_jobs,
         # Outside the declared outputs: Snakemake deletes those before it reruns a job.
-        checkpoint="results/checkpoints/{task}/{variant}.ckpt",
+        checkpoint=ROOT + "checkpoints/{task}/{variant}.ckpt",
     shell:
         "python -m rnnreplay train --job {params.job:q} --train-paths {input.paths} "
         "--out-model {output.model} --out-loss {output.loss} --threads {threads} --checkpoint {params.checkpoint} 2> {log}"
+
+
+# A robustness universe with its own seed set (e.g. seeds 5-9): the same rule, its seeds' files.
+if len(SEED_SETS) > 1:
+
+    use rule train as train_second_seed_set with:
+        output:
+            model=seeds_of(ROOT + "models/{task}/{variant}/seed{seed}.pt", SEED_SETS[1]),
+            loss=seeds_of(ROOT + "models/{task}/{variant}/seed{seed}_loss.nc", SEED_SETS[1]),
