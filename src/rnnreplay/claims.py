@@ -476,12 +476,20 @@ def run_value_text(value) -> str:
     return str(int(value)) if value.is_integer() else repr(value)
 
 
-def compare_runs(claims: dict[float, pd.DataFrame]) -> pd.DataFrame:
+def run_label(key) -> str:
+    """A run's label in column names: a number as :func:`run_value_text` writes it (runs that
+    differ in one setting), a name as it is (the universes of a robustness map)."""
+    return key if isinstance(key, str) else run_value_text(key)
+
+
+def compare_runs(claims: dict) -> pd.DataFrame:
     """The claims of several runs side by side, one row per claim part: runs that differ in one
-    setting (network width, training budget; see :data:`RUN_AXES`).
+    setting (network width, training budget; see :data:`RUN_AXES`), or the universes of a
+    robustness map (:mod:`rnnreplay.robustness`).
 
     Args:
-        claims: the run's value of that setting (hidden units N, budget multiplier) -> that run's
+        claims: the run's value of that setting (hidden units N, budget multiplier; runs are
+            ordered by it) or the universe's name (runs keep the mapping's order) -> that run's
             claims table (``claims.csv`` of :func:`claims_files`). Parts are matched on (claim,
             task, metric, comparison); a part missing from a run has empty cells for that run.
 
@@ -491,11 +499,12 @@ def compare_runs(claims: dict[float, pd.DataFrame]) -> pd.DataFrame:
         per-seed difference or Spearman rho with its 95% CI, as text), ``learned_v`` (seeds that
         passed the learning gate per side), and ``changed`` (the part's verdict differs between runs).
     """
-    values = [run_value_text(v) for v in sorted(claims)]
+    keys = list(claims) if any(isinstance(k, str) for k in claims) else sorted(claims)
+    values = [run_label(k) for k in keys]
     if len(set(values)) != len(values):
-        raise ValueError(f"runs: one distinct value per run, got {sorted(claims)}")
+        raise ValueError(f"runs: one distinct value per run, got {keys}")
     merged = None
-    for v, key in zip(values, sorted(claims)):
+    for v, key in zip(values, keys):
         t = claims[key].copy()
         if t.duplicated(PART_KEY).any():
             raise ValueError(f"claims of run {v}: a claim part (claim, task, metric, comparison) appears twice")

@@ -129,6 +129,17 @@ def cmd_compare(args) -> str:
                          metrics=args.metrics, gate=args.gate)
 
 
+def cmd_robustness(args) -> str:
+    from .robustness import map_files
+    from .robustness_figure import robustness_figure
+
+    text, claims, parts = map_files(args.inputs, args.universes, args.out_csv, args.out_md, args.out_parts,
+                                    args.min_valid_share)
+    if args.out_png:
+        robustness_figure(parts, args.universes, args.out_png)
+    return text
+
+
 def cmd_report(args) -> str:
     from .report import write_pages
 
@@ -237,6 +248,17 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--metrics", nargs="+", help="each input's run's metrics.csv: adds a table of learning in each run")
     p.add_argument("--gate", type=float, help="with --metrics: the runs' learning gate "
                    "(claims.decision.learned_max_error_ratio)")
+
+    p = add("robustness", cmd_robustness, "the robustness map: the claims of every universe side by side, each "
+            "part classified robust, fragile, reversed or untested (CSV, markdown, figure)")
+    p.add_argument("--inputs", nargs="+", required=True, help="each universe's claims.csv")
+    p.add_argument("--universes", nargs="+", required=True, help="each input's universe name, the reference first")
+    p.add_argument("--min-valid-share", type=float, default=0.5,
+                   help="a part is untested when valid in fewer than this share of the universes that judge it")
+    p.add_argument("--out-csv", required=True, help="long table: claim part x universe (verdict, effect, CI, learned)")
+    p.add_argument("--out-md", required=True, help="markdown: each claim's and part's class, the wide verdict table")
+    p.add_argument("--out-parts", help="CSV: one row per part, its verdict in each universe and its class")
+    p.add_argument("--out-png", help="figure: parts x universes coloured by verdict (a PDF is written beside it)")
 
     p = add("report", cmd_report, "write the report's HTML pages: summary table and provenance")
     p.add_argument("--summary", required=True, help="summary.md from summarise")

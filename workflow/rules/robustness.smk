@@ -3,7 +3,7 @@
 
 ROBUSTNESS_RULE = (config.get("robustness") or {}).get("rule") or {}
 ROBUSTNESS_TARGETS = (
-    [f"results/robustness/robustness.{ext}" for ext in ("csv", "md", "png")] if ROBUSTNESS else []
+    [f"results/robustness/robustness{x}" for x in (".csv", "_parts.csv", ".md", ".png")] if ROBUSTNESS else []
 )
 
 
@@ -12,6 +12,7 @@ rule robustness:
         [at(u, "claims.csv") for u in UNIVERSES] if ROBUSTNESS else [],
     output:
         csv="results/robustness/robustness.csv",
+        parts="results/robustness/robustness_parts.csv",
         md="results/robustness/robustness.md",
         png="results/robustness/robustness.png",
     log:
@@ -25,5 +26,5 @@ rule robustness:
         min_valid_share=ROBUSTNESS_RULE.get("min_valid_share", 0.5),
     shell:
         "python -m rnnreplay robustness --inputs {input} --universes {params.universes} "
-        "--min-valid-share {params.min_valid_share} --out-csv {output.csv} --out-md {output.md} "
+        "--min-valid-share {params.min_valid_share} --out-csv {output.csv} --out-parts {output.parts} --out-md {output.md} "
         "--out-png {output.png} 2> {log}"
