@@ -628,15 +628,15 @@ def runs_learning_markdown(learning: pd.DataFrame, axis: RunAxis = RUN_AXES["wid
     return "\n".join(lines) + "\n"
 
 
-@stage_outputs("out_md", "out_png")
-def compare_files(inputs: list[str], values: list[float], out_md: str, out_png: str | None = None,
-                  axis: str = "width", metrics: list[str] | None = None, gate: float | None = None) -> str:
+@stage_outputs("out_md")
+def compare_files(inputs: list[str], values: list[float], out_md: str, axis: str = "width",
+                  metrics: list[str] | None = None, gate: float | None = None) -> str:
     """Compare the ``claims.csv`` of runs that differ in one setting (``inputs[i]`` ran with
     ``values[i]``: hidden units for axis ``width``, budget multiplier for ``budget``): a markdown
-    document (:func:`runs_report`) and, with ``out_png``, the figure of each part's effect against
-    the setting (:func:`rnnreplay.figures.claims_by_run`). With ``metrics`` (each run's
-    ``metrics.csv``, in the order of ``inputs``) and the learning gate ``gate`` (the runs'
-    ``claims.decision.learned_max_error_ratio``), the document opens with
+    document (:func:`runs_report`); the figure of each part's effect against the setting is drawn
+    by the figures package (``rnnreplay.figures.compare_stage``, which calls this). With ``metrics``
+    (each run's ``metrics.csv``, in the order of ``inputs``) and the learning gate ``gate`` (the
+    runs' ``claims.decision.learned_max_error_ratio``), the document opens with
     :func:`runs_learning_markdown`."""
     from .io import write_text
 
@@ -656,10 +656,6 @@ def compare_files(inputs: list[str], values: list[float], out_md: str, out_png: 
         text = (f"## Learning in each run (gate: error / chance <= {gate})\n\n"
                 + runs_learning_markdown(learning, RUN_AXES[axis]) + "\n" + text)
     write_text(out_md, text)
-    if out_png:
-        from .figures import claims_by_run
-
-        claims_by_run(claims, out_png, RUN_AXES[axis])
     return (f"{len(comparison)} parts, the verdict changes with {axis} in {int(comparison['changed'].sum())} "
             f"-> {out_md}")
 

@@ -123,9 +123,9 @@ def cmd_figure(args) -> str:
 
 
 def cmd_compare(args) -> str:
-    from .claims import compare_files
+    from .figures import compare_stage
 
-    return compare_files(args.inputs, args.values, args.out_md, args.out_png, axis=args.axis,
+    return compare_stage(args.inputs, args.values, args.out_md, args.out_png, axis=args.axis,
                          metrics=args.metrics, gate=args.gate)
 
 
@@ -136,7 +136,7 @@ def cmd_report(args) -> str:
 
 
 def cmd_theory(args) -> str:
-    from .theory import write_theory
+    from .figures import write_theory
 
     return write_theory(args.out, args.checks, seed=args.seed, n=args.n)
 
