@@ -135,6 +135,12 @@ def cmd_report(args) -> str:
     return write_pages(args.summary, args.metrics, args.out_summary, args.out_provenance)
 
 
+def cmd_claims_page(args) -> str:
+    from .report import write_claims_fragment
+
+    return write_claims_fragment(args.claims_md, args.out)
+
+
 def cmd_theory(args) -> str:
     from .figures import write_theory
 
@@ -243,6 +249,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--metrics", nargs="+", required=True, help="metrics files (their provenance is listed)")
     p.add_argument("--out-summary", required=True)
     p.add_argument("--out-provenance", required=True)
+
+    p = add("claims-page", cmd_claims_page, "the claims report (claims.md) as an HTML fragment for the report's "
+                                            "landing page")
+    p.add_argument("--claims-md", required=True, help="the claims report (results/claims.md)")
+    p.add_argument("--out", required=True, help="HTML fragment (results/report/claims.html)")
     return parser
 
 

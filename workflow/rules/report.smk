@@ -1,4 +1,5 @@
-# Report pages: the summary table and the provenance as HTML, shown by `snakemake --report`.
+# Report pages: the summary table and the provenance as HTML, shown by `snakemake --report`; the claims
+# report as an HTML fragment that the landing page (workflow/report/workflow.rst) shows under the verdict figure.
 
 
 rule report_pages:
@@ -17,3 +18,18 @@ rule report_pages:
     shell:
         "python -m rnnreplay report --summary {input.summary} --metrics {input.metrics} "
         "--out-summary {output.summary} --out-provenance {output.provenance} 2> {log}"
+
+
+rule report_claims:
+    input:
+        "results/claims.md",
+    output:
+        "results/report/claims.html",
+    log:
+        "results/logs/report_claims.log",
+    benchmark:
+        "results/benchmarks/report_claims.tsv"
+    conda:
+        CONDA_ENV
+    shell:
+        "python -m rnnreplay claims-page --claims-md {input} --out {output} 2> {log}"

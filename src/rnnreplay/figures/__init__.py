@@ -18,7 +18,7 @@ import matplotlib
 
 matplotlib.use("Agg")  # before any pyplot import below: figures are drawn without a display
 
-from .claims import claims_by_run, compare_stage  # noqa: E402
+from .claims import claims_by_run, compare_stage, verdicts  # noqa: E402
 from .common import VERDICT_COLOURS, save  # noqa: E402
 from .kr24 import density_grid, kl_heatmap, kr24_summary  # noqa: E402
 from .learning import loss_curves, pi_error  # noqa: E402
@@ -38,4 +38,5 @@ from .theory import theory, write_theory  # noqa: E402
 __all__ = ["ALPHA_RANGES", "AWAKE_SHARES", "COMPRESSION_BAND", "FIGURES", "VERDICT_COLOURS", "claims_by_run",
            "code_space", "compare_stage", "density_grid", "draw", "heading_ring", "kl_heatmap", "kr24_summary",
            "loss_curves", "metrics_by_variant", "momentum_sweep", "pi_error", "replay_compression", "replay_coverage",
-           "replay_displacement", "replay_examples", "replay_model_shares", "save", "theory", "write_theory"]
+           "replay_displacement", "replay_examples", "replay_model_shares", "save", "theory", "verdicts",
+           "write_theory"]

@@ -48,10 +48,26 @@ def _limits(task: Task, margin: float = 0.15):
     return tuple(pts.min(0) - pad), tuple(pts.max(0) + pad)
 
 
-def _panel_grid(n: int, cols: int = 4, size: tuple[float, float] = (4.2, 3.3)):
-    """A figure with ``n`` panels (each ``size`` inches) in rows of at most ``cols`` (unused cells
-    hidden); returns the figure and its first ``n`` axes."""
-    cols = min(cols, n)
+MAX_COLUMNS = 4  # panels per row, at most
+MAX_ASPECT = 2.5  # width / height of a figure, at most (a wider one is unreadable at page width)
+
+
+def grid_columns(n: int, width: float, height: float, cols: int = MAX_COLUMNS) -> int:
+    """Columns for ``n`` panels of ``width`` x ``height`` inches: at most ``cols`` (and 4), the
+    figure no wider than :data:`MAX_ASPECT` times its height where possible; among those, the
+    fewest empty cells, then the most columns."""
+    options = []
+    for c in range(1, min(cols, MAX_COLUMNS, max(1, n)) + 1):
+        rows = -(-n // c)
+        aspect = c * width / (rows * height)
+        options.append((aspect <= MAX_ASPECT and (c > 1 or n == 1 or width / height > 1.2), -(rows * c - n), c))
+    return max(options)[2]
+
+
+def _panel_grid(n: int, cols: int = MAX_COLUMNS, size: tuple[float, float] = (4.2, 3.3)):
+    """A figure with ``n`` panels (each ``size`` inches) in rows of at most ``cols`` (and 4;
+    :func:`grid_columns`), unused cells hidden; returns the figure and its first ``n`` axes."""
+    cols = grid_columns(n, *size, cols=cols)
     rows = -(-n // cols)
     fig, axes = plt.subplots(rows, cols, figsize=(size[0] * cols, size[1] * rows), squeeze=False)
     for ax in axes.flat[n:]:
@@ -62,3 +78,44 @@ def _panel_grid(n: int, cols: int = 4, size: tuple[float, float] = (4.2, 3.3)):
 def _colours(variants) -> dict:
     variants = list(dict.fromkeys(variants))
     return dict(zip(variants, sns.color_palette("tab10", max(1, len(variants)))))
+
+
+UNIT_TEXT = {"length": "task length unit", "length/step": "length unit / step", "length^2": "length unit²",
+             "step": "steps", "nat": "nats", "1": "dimensionless"}
+
+
+def metric_unit(name: str) -> str:
+    """A metric's unit in words (``steps``, ``dimensionless``, ...) from the registry; ``value`` for
+    an unregistered one."""
+    from ..metrics import METRICS
+
+    metric = METRICS.get(name)
+    return UNIT_TEXT.get(metric.units, metric.units) if metric else "value"
+
+
+def metric_label(name: str) -> str:
+    """A metric's panel title with its unit, e.g. ``reach_time (steps)``, from the registry
+    (:data:`rnnreplay.metrics.METRICS`); the name alone for an unregistered one."""
+    from ..metrics import METRICS
+
+    metric = METRICS.get(name)
+    return f"{metric.title} ({UNIT_TEXT.get(metric.units, metric.units)})" if metric else name
+
+
+def task_grid(n_tasks: int, rows: int = 1, width: float = 3.6, height: float = 3.2, cols: int = 4):
+    """Axes for ``n_tasks`` tasks, each a column of ``rows`` panels, at most ``cols`` (and 4) tasks
+    side by side (:func:`grid_columns`; further tasks wrap into a new band of rows; unused cells hidden). Returns the figure and an
+    array (rows, n_tasks) of axes: ``axes[r, i]`` is task i's r-th panel."""
+    n = max(1, n_tasks)
+    cols = grid_columns(n, width, height * rows, cols=cols)
+    bands = -(-n // cols)
+    fig, grid = plt.subplots(rows * bands, cols, figsize=(width * cols, height * rows * bands), squeeze=False)
+    axes = np.empty((rows, n), dtype=object)
+    for i in range(n):
+        for r in range(rows):
+            axes[r, i] = grid[(i // cols) * rows + r, i % cols]
+    used = {id(a) for a in axes.flat}
+    for ax in grid.flat:
+        if id(ax) not in used:
+            ax.axis("off")
+    return fig, axes

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 import seaborn as sns
@@ -10,8 +11,10 @@ from .common import _panel_grid, save
 
 
 def loss_curves(curves: pd.DataFrame, path) -> None:
-    """Training loss against step, one panel per task, one line per variant: the geometric mean
-    over seeds with a 95% t interval of log loss (a band only with two or more seeds).
+    """Training loss against step, one panel per task (at most 4 per row), one line per variant:
+    the geometric mean over seeds with a 95% t interval of log loss (a band only with two or more
+    seeds). The y axis (log) spans the mean curves and the per-seed losses' 5th to 95th percentile,
+    so a spiking seed or a wide interval from few seeds does not flatten the curves; one legend, with each variant's n.
 
     Args:
         curves: columns task, variant, seed, step, loss.
@@ -20,29 +23,42 @@ def loss_curves(curves: pd.DataFrame, path) -> None:
     from ..stats import mean_ci
 
     tasks = list(dict.fromkeys(curves["task"]))
+    variants = list(dict.fromkeys(curves["variant"]))
+    palette = dict(zip(variants, sns.color_palette(n_colors=max(1, len(variants)))))
     fig, axes = _panel_grid(len(tasks))
+    labels = {}
     for ax, task in zip(axes, tasks):
         d = curves[curves["task"] == task]
-        for colour, (variant, v) in zip(sns.color_palette(n_colors=d["variant"].nunique()),
-                                        d.groupby("variant", sort=False)):
+        curve_low, curve_high = np.inf, 0.0
+        for variant, v in d.groupby("variant", sort=False):
+            colour = palette[variant]
             # geometric mean and a t interval of log loss over seeds at every step, the natural
             # summary on a log axis (a per-step bootstrap, as seaborn draws it, took 90 s for the
             # default run's 95 curves of 600 steps)
             log_loss = np.log(v["loss"].clip(lower=np.finfo(np.float32).tiny)).groupby(v["step"])
             steps = np.array(list(log_loss.groups))
             mean, low, high = np.array([mean_ci(g) for _, g in log_loss]).T
-            ax.plot(steps, np.exp(mean), color=colour, lw=1, label=variant)
+            ax.plot(steps, np.exp(mean), color=colour, lw=1.2)
+            curve_low, curve_high = min(curve_low, np.exp(mean).min()), max(curve_high, np.exp(mean).max())
             ax.fill_between(steps, np.exp(low), np.exp(high), color=colour, alpha=0.2, lw=0)
+            labels.setdefault(variant, set()).add(v["seed"].nunique())
         last = d["step"].max()
         ax.axvspan(0.8 * last, last, color="0.9", lw=0, zorder=0)  # the plateau criterion's window
         ax.set_yscale("log")
-        ax.set_xlabel("step")
-        ax.set_ylabel("loss")
-        ax.legend(fontsize=7)
+        positive = d["loss"][d["loss"] > 0]
+        if len(positive):  # the bulk of the seeds and every mean curve; a spike or a wide band is clipped
+            low, high = np.quantile(positive, [0.05, 0.95])
+            ax.set_ylim(min(low, curve_low) / 1.5, max(high, curve_high) * 1.5)
+        ax.set_xlabel("training step")
+        ax.set_ylabel("training loss (MSE of the readout; log axis)")
         ax.set_title(task)
-    fig.suptitle("Training loss (MSE; geometric mean over seeds ± 95% t interval of log loss; "
-                 "grey: the last fifth, where a converged loss is flat)")
-    fig.tight_layout()
+    n_text = lambda ns: f"n={min(ns)}" if len(ns) == 1 else f"n={min(ns)}–{max(ns)}"  # noqa: E731
+    handles = [plt.Line2D([], [], color=palette[v], lw=1.5, label=f"{v} ({n_text(labels[v])} seeds)")
+               for v in variants if v in labels]
+    fig.legend(handles=handles, loc="lower center", ncol=min(5, max(1, len(handles))), fontsize=8, frameon=False)
+    fig.suptitle("Training loss: geometric mean over seeds ± 95% t interval of log loss (y axis: the mean curves and the "
+                 "5th–95th percentile of per-seed losses); grey: the last fifth, where a converged loss is flat")
+    fig.tight_layout(rect=(0, 0.06 + 0.02 * (len(handles) // 5), 1, 1))
     save(fig, path)
 
 

@@ -9,7 +9,7 @@ import pandas as pd
 import seaborn as sns
 
 from ..tasks import Task
-from .common import _draw_outline, _limits, save
+from .common import _draw_outline, _limits, _panel_grid, metric_label, metric_unit, save
 
 
 def replay_examples(task: Task, replays: dict[str, np.ndarray], path, n_show: int = 4) -> None:
@@ -22,11 +22,9 @@ def replay_examples(task: Task, replays: dict[str, np.ndarray], path, n_show: in
         n_show: trajectories drawn per panel.
     """
     names = list(replays)
-    cols = min(4, len(names))
-    rows = int(np.ceil(len(names) / cols))
-    fig, axes = plt.subplots(rows, cols, figsize=(3 * cols, 3 * rows), squeeze=False)
+    fig, axes = _panel_grid(len(names), size=(3.0, 3.0))
     colours = sns.color_palette("viridis", n_show)
-    for ax, name in zip(axes.flat, names):
+    for ax, name in zip(axes, names):
         if task.space_dim == 1:  # headings: angle against step
             for i, c in enumerate(colours[: len(replays[name])]):
                 ax.plot(replays[name][i, :, 0], ".", color=c, ms=0.8)
@@ -41,12 +39,12 @@ def replay_examples(task: Task, replays: dict[str, np.ndarray], path, n_show: in
             ax.plot(xy[:, 0], xy[:, 1], color=c, lw=0.6, alpha=0.8)
             ax.plot(*xy[0], "o", color=c, ms=3)
         ax.set_title(name)
+        ax.set_xlabel(f"x ({task.length_unit})")
+        ax.set_ylabel(f"y ({task.length_unit})")
         ax.set_aspect("equal")
         (x0, y0), (x1, y1) = _limits(task)
         ax.set_xlim(x0, x1)
         ax.set_ylim(y0, y1)
-    for ax in axes.flat[len(names):]:
-        ax.axis("off")
     fig.suptitle(f"{task.name}: decoded replay, {n_show} trajectories per variant (dot = start)")
     save(fig, path)
 
@@ -82,7 +80,9 @@ def metrics_by_variant(table: pd.DataFrame, task: str, metrics: list[str], path)
 
 
 def momentum_sweep(table: pd.DataFrame, friction: dict[str, float], metrics: list[str], path) -> None:
-    """Metrics against the momentum friction lambda_v, one line per task.
+    """Metrics against the momentum friction lambda_v, one line per task (mean over seeds with a
+    95% bootstrap CI), at most 4 panels per row and one legend. A task with a single lambda_v among
+    the sweep's variants has no line to draw and is left out (named in the title).
 
     Args:
         table: long table (task, variant, seed, metric, value).
@@ -92,16 +92,27 @@ def momentum_sweep(table: pd.DataFrame, friction: dict[str, float], metrics: lis
     """
     data = table[table["variant"].isin(friction) & table["metric"].isin(metrics)].copy()
     data["lambda_v"] = data["variant"].map(friction)
-    fig, axes = plt.subplots(1, len(metrics), figsize=(3.4 * len(metrics), 3.2), squeeze=False)
-    for ax, metric in zip(axes.flat, metrics):
-        sns.lineplot(data[data["metric"] == metric], x="lambda_v", y="value", hue="task",
-                     marker="o", errorbar=("ci", 95), ax=ax)
+    swept = data.groupby("task")["lambda_v"].nunique()
+    alone = sorted(swept.index[swept < 2])
+    data = data[~data["task"].isin(alone)]
+    tasks = list(dict.fromkeys(data["task"]))
+    palette = dict(zip(tasks, sns.color_palette(n_colors=max(1, len(tasks)))))
+    fig, axes = _panel_grid(len(metrics), size=(3.6, 3.1))
+    for ax, metric in zip(axes, metrics):
+        sns.lineplot(data[data["metric"] == metric], x="lambda_v", y="value", hue="task", hue_order=tasks,
+                     palette=palette, marker="o", errorbar=("ci", 95), ax=ax, legend=False)
         ax.invert_xaxis()
-        ax.set_title(metric)
+        ax.set_title(metric_label(metric))
         ax.set_xlabel("friction λ_v (1 = no momentum)")
-        ax.set_ylabel("")
-    fig.suptitle("Momentum sweep (mean ± 95% bootstrap CI over seeds)")
-    fig.tight_layout()
+        ax.set_ylabel(metric_unit(metric))
+    handles = [plt.Line2D([], [], color=palette[t], marker="o", label=t) for t in tasks]
+    fig.legend(handles=handles, loc="lower center", ncol=min(6, max(1, len(tasks))), fontsize=8, frameon=False)
+    n = data.groupby(["task", "variant"])["seed"].nunique()
+    seeds = f"n = {n.min()}–{n.max()} seeds per point" if len(n) and n.min() != n.max() else \
+        f"n = {n.max() if len(n) else 0} seeds per point"
+    left_out = f"; left out (one λ_v only): {', '.join(alone)}" if alone else ""
+    fig.suptitle(f"Momentum sweep (mean ± 95% bootstrap CI over seeds, {seeds}{left_out})")
+    fig.tight_layout(rect=(0, 0.07, 1, 1))
     save(fig, path)
 
 

@@ -8,7 +8,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
-from .common import _colours, save
+from .common import _colours, save, task_grid
 
 
 ALPHA_RANGES = (  # published displacement exponents [Stella et al. 2019]: (label, low, high, colour)
@@ -28,10 +28,15 @@ def _curve(table: pd.DataFrame, metric: str, dim: str) -> pd.DataFrame:
     return d[["task", "variant", "seed", "x", "value"]]
 
 
-def _task_axes(tasks: list[str], rows: int = 1, width: float = 3.6, height: float = 3.2):
-    fig, axes = plt.subplots(rows, max(1, len(tasks)), figsize=(width * max(1, len(tasks)), height * rows),
-                             squeeze=False)
-    return fig, axes
+def _figure_legend(fig, axes, ncol: int = 5) -> None:
+    """One legend for the whole figure, below the panels: each label once, from every panel."""
+    unique = {}
+    for ax in axes:
+        for handle, label in zip(*ax.get_legend_handles_labels()):
+            unique.setdefault(label, handle)
+    if unique:
+        fig.legend(unique.values(), unique.keys(), loc="lower center", ncol=min(ncol, len(unique)), fontsize=7,
+                   frameon=False)
 
 
 def replay_displacement(table: pd.DataFrame, path) -> None:
@@ -46,11 +51,11 @@ def replay_displacement(table: pd.DataFrame, path) -> None:
     """
     md, slope = _curve(table, "mean_displacement", "lag"), _curve(table, "displacement_slope", "lag")
     tasks = list(dict.fromkeys(md["task"]))
-    fig, axes = _task_axes(tasks, rows=2)
+    fig, axes = task_grid(len(tasks), rows=2)
+    colours = _colours(md["variant"])  # one colour per variant across tasks: one legend for the figure
     for col, task in enumerate(tasks):
         top, bottom = axes[0, col], axes[1, col]
         d, s = md[md["task"] == task], slope[slope["task"] == task]
-        colours = _colours(d["variant"])
         for variant, v in d.groupby("variant", sort=False):
             mean = v.groupby("x")["value"].mean()
             mean = mean[mean > 0]
@@ -73,13 +78,15 @@ def replay_displacement(table: pd.DataFrame, path) -> None:
         top.set_yscale("log")
         bottom.set_xscale("log")
         bottom.set_ylim(-0.3, 1.3)
-        top.set_title(task)
-        top.set_ylabel("mean displacement ⟨‖x(t+k) − x(t)‖⟩")
-        bottom.set_ylabel("local slope d log⟨‖Δx‖⟩ / d log k")
+        top.set_title(f"{task}: displacement")
+        top.set_ylabel("mean displacement ⟨‖x(t+k) − x(t)‖⟩\n(task length unit)")
+        top.set_xlabel("lag k (replay steps)")
+        bottom.set_title(f"{task}: local slope")
+        bottom.set_ylabel("local slope d log⟨‖Δx‖⟩ / d log k\n(dimensionless)")
         bottom.set_xlabel("lag k (replay steps)")
-        top.legend(fontsize=5.5, loc="upper left")
+    _figure_legend(fig, [a for a in axes.flat])
     fig.suptitle("Replay displacement against lag (mean over seeds); bands: published exponents (Stella et al. 2019)")
-    fig.tight_layout()
+    fig.tight_layout(rect=(0, 0.07, 1, 1))
     save(fig, path)
 
 
@@ -91,8 +98,8 @@ def replay_model_shares(table: pd.DataFrame, path) -> None:
     colours = {"stationary": "0.6", "diffusion": "C0", "momentum": "C3", "other": "0.9"}
     data = table[table["metric"].isin([f"share_{m}" for m in models] + ["momentum_persistence"])]
     tasks = list(dict.fromkeys(data["task"]))
-    fig, axes = _task_axes(tasks, width=4.2, height=0.4 * max(4, data.groupby("task")["variant"].nunique().max()
-                                                               if len(data) else 4) + 1.2)
+    n_rows = data.groupby("task")["variant"].nunique().max() if len(data) else 4
+    fig, axes = task_grid(len(tasks), width=4.6, height=0.4 * max(4, n_rows) + 1.4)
     for ax, task in zip(axes.flat, tasks):
         d = data[data["task"] == task]
         mean = d.groupby(["variant", "metric"], sort=False)["value"].mean().unstack("metric")
@@ -112,7 +119,8 @@ def replay_model_shares(table: pd.DataFrame, path) -> None:
         ax.set_yticks(range(len(rows)), [r[0] for r in rows], fontsize=7)
         ax.invert_yaxis()
         ax.set_xlim(0, 1)
-        ax.set_xlabel("share of replay events (best by BIC)")
+        ax.set_xlabel("share of replay events (best by BIC; dimensionless)")
+        ax.set_ylabel("variant")
         ax.set_title(task)
     handles, labels = axes.flat[0].get_legend_handles_labels()
     unique = dict(zip(labels, handles))
@@ -128,10 +136,10 @@ def replay_coverage(table: pd.DataFrame, path) -> None:
     (environment extents), one panel per task, one line per variant: mean over seeds, seeds thin."""
     d = _curve(table, "coverage_curve", "distance")
     tasks = list(dict.fromkeys(d["task"]))
-    fig, axes = _task_axes(tasks)
+    fig, axes = task_grid(len(tasks))
+    colours = _colours(d["variant"])  # one colour per variant across tasks: one legend for the figure
     for ax, task in zip(axes.flat, tasks):
         t = d[d["task"] == task]
-        colours = _colours(t["variant"])
         for variant, v in t.groupby("variant", sort=False):
             for _, seed in v.groupby("seed"):
                 ax.plot(seed["x"], seed["value"], color=colours[variant], lw=0.4, alpha=0.4)
@@ -141,9 +149,9 @@ def replay_coverage(table: pd.DataFrame, path) -> None:
         ax.set_xlabel("distance travelled (environment extents)")
         ax.set_ylabel("fraction of the environment visited")
         ax.set_title(task)
-        ax.legend(fontsize=6)
+    _figure_legend(fig, list(axes.flat))
     fig.suptitle("Coverage against distance travelled (McNamee et al. 2021; thin: seeds, thick: mean)")
-    fig.tight_layout()
+    fig.tight_layout(rect=(0, 0.08, 1, 1))
     save(fig, path)
 
 

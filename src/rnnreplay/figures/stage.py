@@ -6,6 +6,7 @@ import numpy as np
 import pandas as pd
 
 from ..checks import stage_outputs
+from .claims import verdicts
 from .kr24 import density_grid, kl_heatmap, kr24_summary
 from .learning import loss_curves, pi_error
 from .replay import code_space, heading_ring, metrics_by_variant, momentum_sweep, replay_examples
@@ -115,14 +116,16 @@ def _pi_error(inputs, out, test_paths, gate=None, **_):
     pi_error(pd.concat(frames, ignore_index=True), chance, gate, units, out)
 
 
-def _dynamics_figure(draw_fn):
+def _from_table(draw_fn):
+    """A figure drawn from one CSV table (the first input)."""
     return lambda inputs, out, **_: draw_fn(pd.read_csv(inputs[0]), out)
 
 
 FIGURES = {"pi_error": _pi_error, "examples": _examples, "metrics": _metrics, "sweep": _sweep, "loss": _loss, "kl": _kl,
            "densities": _densities, "kr24": _kr24, "ring": _ring, "code": _code,
-           "displacement": _dynamics_figure(replay_displacement), "model_shares": _dynamics_figure(replay_model_shares),
-           "coverage": _dynamics_figure(replay_coverage), "compression": _dynamics_figure(replay_compression)}
+           "displacement": _from_table(replay_displacement), "model_shares": _from_table(replay_model_shares),
+           "coverage": _from_table(replay_coverage), "compression": _from_table(replay_compression),
+           "verdicts": _from_table(verdicts)}
 
 
 @stage_outputs("out")

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import matplotlib.pyplot as plt
 import numpy as np
 
 from ..checks import stage_outputs
-from .common import save
+from .common import _panel_grid, save
 
 
 def theory(sim, path) -> None:
@@ -26,7 +25,7 @@ def theory(sim, path) -> None:
     """
     from .. import theory as th
 
-    fig, axes = plt.subplots(1, 3, figsize=(13, 3.6))
+    fig, axes = _panel_grid(3, size=(5.2, 3.9))
     ax = axes[0]
     b, o = th.BROWNIAN, th.OU
     t = np.arange(1, 201)
