@@ -138,7 +138,7 @@ def cmd_report(args) -> str:
 def cmd_claims_page(args) -> str:
     from .report import write_claims_fragment
 
-    return write_claims_fragment(args.claims_md, args.out)
+    return write_claims_fragment(args.claims_md, args.out, figure=args.figure)
 
 
 def cmd_theory(args) -> str:
@@ -250,9 +250,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out-summary", required=True)
     p.add_argument("--out-provenance", required=True)
 
-    p = add("claims-page", cmd_claims_page, "the claims report (claims.md) as an HTML fragment for the report's "
-                                            "landing page")
+    p = add("claims-page", cmd_claims_page, "the verdict figure and the claims report (claims.md) as an HTML "
+                                            "fragment for the report's landing page")
     p.add_argument("--claims-md", required=True, help="the claims report (results/claims.md)")
+    p.add_argument("--figure", help="the verdict figure (results/figures/verdicts.png), embedded above the tables")
     p.add_argument("--out", required=True, help="HTML fragment (results/report/claims.html)")
     return parser
 

@@ -121,10 +121,19 @@ def _inline_html(text: str) -> str:
     return text.replace("\x00", "*")
 
 
-def claims_fragment(markdown: str) -> str:
+VERDICT_ALT = "verdict figure: every claim part's effect with its CI, coloured by verdict"
+
+
+def claims_fragment(markdown: str, figure_png: bytes | None = None) -> str:
     """The claims report (``results/claims.md``: headings, paragraphs, pipe tables) as an HTML
-    fragment for the report's landing page (no <html> or <style>: it sits inside the report's page)."""
+    fragment for the report's landing page (no <html>: it sits inside the report's page), headed by
+    the verdict figure ``figure_png`` (PNG bytes, embedded as a data URI) if given."""
+    import base64
+
     out, table, paragraph = [], [], []
+    if figure_png is not None:
+        out.append(f"<img alt=\"{VERDICT_ALT}\" style=\"width:100%;max-width:1400px\" "
+                   f"src=\"data:image/png;base64,{base64.b64encode(figure_png).decode()}\">")
 
     def flush():
         if table:
@@ -161,11 +170,12 @@ def claims_fragment(markdown: str) -> str:
 
 
 @stage_outputs("out")
-def write_claims_fragment(claims_md: str, out: str) -> str:
-    """The claims page of the report: :func:`claims_fragment` of ``claims_md``, written to ``out``."""
+def write_claims_fragment(claims_md: str, out: str, figure: str | None = None) -> str:
+    """The claims page of the report's landing page: :func:`claims_fragment` of ``claims_md`` headed
+    by the verdict figure ``figure`` (a PNG path, or None), written to ``out``."""
     from pathlib import Path
 
     from .io import write_text
 
-    write_text(out, claims_fragment(Path(claims_md).read_text()))
-    return f"{claims_md} as HTML -> {out}"
+    write_text(out, claims_fragment(Path(claims_md).read_text(), Path(figure).read_bytes() if figure else None))
+    return f"{figure + ' and ' if figure else ''}{claims_md} as HTML -> {out}"

@@ -1,5 +1,6 @@
 # Report pages: the summary table and the provenance as HTML, shown by `snakemake --report`; the claims
-# report as an HTML fragment that the landing page (workflow/report/workflow.rst) shows under the verdict figure.
+# report, headed by the verdict figure, as an HTML fragment that the landing page (workflow/report/workflow.rst)
+# shows.
 
 
 rule report_pages:
@@ -22,7 +23,8 @@ rule report_pages:
 
 rule report_claims:
     input:
-        "results/claims.md",
+        md="results/claims.md",
+        png="results/figures/verdicts.png",
     output:
         "results/report/claims.html",
     log:
@@ -32,4 +34,4 @@ rule report_claims:
     conda:
         CONDA_ENV
     shell:
-        "python -m rnnreplay claims-page --claims-md {input} --out {output} 2> {log}"
+        "python -m rnnreplay claims-page --claims-md {input.md} --figure {input.png} --out {output} 2> {log}"

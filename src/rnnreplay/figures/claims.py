@@ -117,7 +117,8 @@ def _verdict_rows(claims: pd.DataFrame) -> list[tuple]:
         if mine:
             rows.append(("source", SOURCE_TITLES[source]))
         for claim, g in mine:
-            rows.append(("claim", claim, g["claim_verdict"].iloc[0], str(g["statement"].iloc[0])))
+            statement = g["statement"].iloc[0]
+            rows.append(("claim", claim, g["claim_verdict"].iloc[0], "" if pd.isna(statement) else str(statement)))
             rows += [("part", r) for _, r in g.iterrows()]
     return rows
 
@@ -144,8 +145,9 @@ def verdicts(claims: pd.DataFrame, path) -> None:
 
     rows = _verdict_rows(claims)
     kinds = [k for k in KIND_AXES if (claims["kind"] == k).any()] or ["paired"]
-    height = 0.24 * len(rows) + 1.6
-    fig, axes = plt.subplots(1, len(kinds), figsize=(4.8 + 3.2 * len(kinds), height), sharey=True, squeeze=False,
+    width = 4.8 + 3.2 * len(kinds)
+    height = max(0.24 * len(rows) + 1.6, width / 1.8)  # no wider than 2.5 x its height once cropped
+    fig, axes = plt.subplots(1, len(kinds), figsize=(width, height), sharey=True, squeeze=False,
                              gridspec_kw=dict(wspace=0.08))
     axes = list(axes.flat)
     by_kind = dict(zip(kinds, axes))
@@ -201,12 +203,11 @@ def verdicts(claims: pd.DataFrame, path) -> None:
             values = values[np.isfinite(values)]
             if len(values) and np.abs(values).max() > 300:
                 ax.set_xscale("symlog", linthresh=10)
-    # y-axis label left of the claim names: the rows' grouping
-    axes[0].set_ylabel("claim parts: task: metric (comparison), grouped by source and claim", fontsize=8)
     handles = [plt.Line2D([], [], marker="o", color=c, label=v, lw=1.6) for v, c in VERDICT_COLOURS.items()]
     fig.legend(handles=handles, loc="upper center", ncol=len(handles), fontsize=8, frameon=False,
                bbox_to_anchor=(0.5, 1 - 0.45 / height))
-    fig.suptitle("Claims: each part's effect [95% bootstrap CI over seeds], coloured by the part's verdict; "
-                 "the claim's verdict beside its id", fontsize=10, y=1 - 0.1 / height)
+    fig.suptitle("Claims: each part's effect [95% bootstrap CI over seeds], coloured by the part's verdict; rows: "
+                 "task: metric (comparison), grouped by source and claim (the claim's verdict beside its id)",
+                 fontsize=10, y=1 - 0.1 / height)
     fig.subplots_adjust(top=1 - 0.9 / height, bottom=0.9 / height)
     save(fig, path)

@@ -54,13 +54,13 @@ MAX_ASPECT = 2.5  # width / height of a figure, at most (a wider one is unreadab
 
 def grid_columns(n: int, width: float, height: float, cols: int = MAX_COLUMNS) -> int:
     """Columns for ``n`` panels of ``width`` x ``height`` inches: at most ``cols`` (and 4), the
-    figure no wider than :data:`MAX_ASPECT` times its height where possible; among those, the
-    fewest empty cells, then the most columns."""
+    figure no wider than :data:`MAX_ASPECT` times its height where possible, and more than one
+    column for more than one panel; among those, the fewest empty cells, then the most columns."""
     options = []
     for c in range(1, min(cols, MAX_COLUMNS, max(1, n)) + 1):
         rows = -(-n // c)
         aspect = c * width / (rows * height)
-        options.append((aspect <= MAX_ASPECT and (c > 1 or n == 1 or width / height > 1.2), -(rows * c - n), c))
+        options.append((aspect <= MAX_ASPECT and (c > 1 or n == 1), -(rows * c - n), c))
     return max(options)[2]
 
 

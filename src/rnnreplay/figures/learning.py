@@ -56,8 +56,8 @@ def loss_curves(curves: pd.DataFrame, path) -> None:
     handles = [plt.Line2D([], [], color=palette[v], lw=1.5, label=f"{v} ({n_text(labels[v])} seeds)")
                for v in variants if v in labels]
     fig.legend(handles=handles, loc="lower center", ncol=min(5, max(1, len(handles))), fontsize=8, frameon=False)
-    fig.suptitle("Training loss: geometric mean over seeds ± 95% t interval of log loss (y axis: the mean curves and the "
-                 "5th–95th percentile of per-seed losses); grey: the last fifth, where a converged loss is flat")
+    fig.suptitle("Training loss: geometric mean over seeds ± 95% t interval of log loss\n(y axis: the mean curves "
+                 "and the 5th–95th percentile of per-seed losses; grey: the last fifth, where a converged loss is flat)")
     fig.tight_layout(rect=(0, 0.06 + 0.02 * (len(handles) // 5), 1, 1))
     save(fig, path)
 
