@@ -37,7 +37,15 @@ shot() {  # shot NAME URL: one full-window screenshot, with a fresh profile and 
 }
 
 REPORT="file://$WORK/results/report.html"
-shot main "$REPORT"
+shot main "$REPORT"  # the landing page: the verdict figure, then the claims report
+# ... and its whole length (the claims tables run below the first screen)
+profile="$(mktemp -d)"
+"$BROWSER" --headless --no-sandbox --disable-gpu --no-first-run --user-data-dir="$profile" --hide-scrollbars \
+    --window-size=1400,4000 --virtual-time-budget=10000 --screenshot="$OUT/report_landing_full.png" "$REPORT" \
+    >/dev/null 2>&1 || true
+rm -rf "$profile"
+[ -s "$OUT/report_landing_full.png" ] || { echo "no screenshot of the whole landing page" >&2; exit 1; }
+echo "$OUT/report_landing_full.png"
 # Views inside the report: it is a single-page app without addressable views, so a copy of it
 # clicks its way there (a menu category, then the view button in the result's row).
 view() {  # view NAME CATEGORY RESULT [BUTTON]: BUTTON 0 shows the result, 1 its caption and info

@@ -433,3 +433,36 @@ def test_readme_budget_tables_are_the_two_runs_claims():
     assert (claim_verdicts["claim_verdict_1"] == claim_verdicts["claim_verdict_2"]).all()
     assert "**No claim's verdict changes with the budget.**" in readme
     assert (learning["learned_2"] == learning["seeds_2"]).all()
+
+
+def test_claims_table_display_zero_variance_plural_and_source():
+    """The claims table prints d_z of per-seed values that do not vary as "n/a (zero variance)"
+    (not ±inf or 1e15 from rounding), one part in the singular, and each claim's source, KR24 first."""
+    base = np.array([500.0, 520.0, 480.0, 510.0, 490.0])
+    t = table({"const": np.full(5, -100.0), "noisy": np.array([-90.0, -110.0, -95.0, -105.0, -100.0])}, base)
+    comp = lambda a: dict(tasks=["tmaze"], metric="reach_time", a=a, b="B", direction="decrease")  # noqa: E731
+    spec = {"decision": DECISION, "D7": dict(statement="project", comparisons=[comp("const")]),
+            "C7": dict(statement="cr26", combine="any", comparisons=[comp("noisy"), comp("const")]),
+            "K7": dict(statement="kr24", comparisons=[comp("noisy")])}
+    result = st.evaluate_claims(t, spec)
+    assert not np.isfinite(result["effect_size"].iloc[0]) or abs(result["effect_size"].iloc[0]) > 1e6
+    md = st.claims_markdown(result, DECISION)
+    summary = [line for line in md.splitlines() if line.startswith(("| K7", "| C7", "| D7"))][:3]
+    assert [line.split(" | ")[:2] for line in summary] == [["| K7", "KR24"], ["| C7", "CR26"], ["| D7", "project"]]
+    assert "(1 part)" in summary[0] and "(any of 2 parts)" in summary[1] and "of 1 parts" not in md
+    const_rows = [line for line in md.splitlines() if line.startswith("| D7 | tmaze")]
+    assert len(const_rows) == 1 and "| n/a (zero variance) |" in const_rows[0]
+    assert "inf |" not in md and "e+15" not in md
+    assert st.effect_size_text(-7.642862e15) == st.effect_size_text(np.inf) == "n/a (zero variance)"
+    assert st.effect_size_text(-2.4746) == "-2.47" and st.effect_size_text(np.nan) == ""
+    assert [st.claim_source(c) for c in ("K1", "C6", "D2", "E1")] == ["KR24", "CR26", "project", "project"]
+
+
+def test_claims_csv_keeps_its_columns_and_adds_the_baseline(synthetic):
+    """claims.csv keeps its columns in order; the paired parts' baseline (mean of B) is appended."""
+    result = st.evaluate_claims(synthetic, claims("faster", "decrease"))
+    assert list(result.columns)[:20] == ["claim", "statement", "part", "kind", "task", "metric", "comparison",
+                                         "direction", "n", "mean", "ci_low", "ci_high", "p_value", "p_min",
+                                         "effect_size", "learned", "verdict", "note", "combine", "claim_verdict"]
+    base = synthetic[synthetic["variant"] == "B"]["value"].mean()
+    assert list(result.columns)[20:] == ["baseline"] and result["baseline"].iloc[0] == pytest.approx(base)

@@ -65,3 +65,29 @@ def test_report_renders_in_a_headless_browser(report, tmp_path):
                     "--virtual-time-budget=5000", f"--screenshot={shot}", report.as_uri()],
                    capture_output=True, timeout=120)
     assert shot.exists() and shot.stat().st_size > 20_000  # a drawn page, not a blank one
+
+
+@pytest.mark.workflow
+@pytest.mark.skipif(not (shutil.which("chromium") or shutil.which("chromium-browser")), reason="no chromium")
+def test_landing_page_shows_the_verdict_figure_and_the_claims_table(report, tiny_run, tmp_path):
+    """The report's landing page, as a headless browser renders it (the DOM after its scripts ran),
+    shows the verdict figure (an embedded PNG) and the claims table with every claim's verdict."""
+    import base64
+
+    import pandas as pd
+
+    browser = shutil.which("chromium") or shutil.which("chromium-browser")
+    done = subprocess.run([browser, "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                           "--disable-component-update", "--disable-sync", "--no-first-run",
+                           f"--user-data-dir={tmp_path / 'profile'}", "--virtual-time-budget=5000", "--dump-dom",
+                           report.as_uri()], capture_output=True, text=True, timeout=120)
+    dom = done.stdout
+    figure = re.search(r'<img[^>]*alt="verdict figure[^"]*"[^>]*>', dom) or re.search(r'<img[^>]*src="data:image/png;'
+                                                                                      r'base64,[^"]+"[^>]*alt="verdict', dom)
+    assert figure, "no verdict figure on the landing page"
+    data = re.search(r'src="data:image/png;base64,([^"]+)"', figure.group(0)).group(1)
+    assert base64.b64decode(data) == (tiny_run / "results/figures/verdicts.png").read_bytes()
+    assert "claims-report" in dom and "<table class=\"claims\">" in dom
+    claims = pd.read_csv(tiny_run / "results/claims.csv")
+    for claim, verdict in claims.drop_duplicates("claim")[["claim", "claim_verdict"]].values:
+        assert re.search(rf"<td>{claim}</td><td>[^<]+</td><td><b>{verdict}</b>", dom), (claim, verdict)

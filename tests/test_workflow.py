@@ -110,7 +110,8 @@ def test_deleting_one_replay_reruns_only_it_and_dependents(tiny_run):
     assert set(counts) <= {"replay", "metrics", "summarise", "figure_examples", "figure_metrics",
                            "figure_momentum_sweep", "figure_kr24_summary", "figure_kr24_kl", "figure_pi_error", "claims",
                            "report_pages", "figure_replay_displacement", "figure_replay_model_shares",
-                           "figure_replay_coverage", "figure_replay_compression", "all", "total"}
+                           "figure_replay_coverage", "figure_replay_compression", "figure_verdicts",
+                           "report_claims", "all", "total"}
     snakemake("--cores", "1", "--configfile", "config.yaml", "--directory", str(tiny_run), cwd=tiny_run)
     assert target.exists()
 

@@ -33,6 +33,7 @@ one-sided p in that direction <= alpha; inconclusive otherwise (there is no negl
 A claim with combine ``all`` is reproduced when every part is, not reproduced when any part is
 not, inconclusive otherwise; with ``any``, reproduced when some part is, not reproduced when
 every part is not, inconclusive otherwise. A theory part is reproduced when all its checks pass.
+A claim's source is read off its id (:func:`claim_source`): K* KR24, C* CR26, others the project's.
 """
 
 from __future__ import annotations
@@ -288,7 +289,9 @@ def evaluate_claims(table: pd.DataFrame, claims: dict, theory_checks: pd.DataFra
 
     Returns:
         Columns claim, statement, part, kind, task, metric, comparison, direction, n, mean, ci_low,
-        ci_high, p_value, p_min, effect_size, learned, verdict, note, combine, claim_verdict.
+        ci_high, p_value, p_min, effect_size, learned, verdict, note, combine, claim_verdict, baseline
+        (paired parts: the mean of side B over the seeds compared, B's unit, which the negligible
+        band and the verdict figure scale by; NaN for other kinds).
         ``learned``: per side (A vs B; every variant of a trend), the seeds passing the learning
         gate over the seeds with a gate metric, e.g. ``5/5 vs 3/5``; only seeds that learned on
         every side enter the comparison, and fewer than ``min_seeds`` of them make the part
@@ -324,6 +327,7 @@ def evaluate_claims(table: pd.DataFrame, claims: dict, theory_checks: pd.DataFra
                     else:
                         label = f"{comp['a']} − {side_b}"
                 elif kind == "trend":
+                    base = np.nan
                     sides = [(task, v) for v in comp["x"]]
                     d = trend_statistics(table, task, comp["metric"], comp["x"])
                     margin = comp.get("margin", decision["trend_margin"])
@@ -346,7 +350,8 @@ def evaluate_claims(table: pd.DataFrame, claims: dict, theory_checks: pd.DataFra
                     v, note = verdict(summ, comp["direction"], margin, decision)
                 summ.pop("p_opposite")
                 parts.append(dict(kind=kind, task=task, metric=comp["metric"], comparison=label,
-                                  direction=comp["direction"], learned=learned, verdict=v, note=note, **summ))
+                                  direction=comp["direction"], learned=learned, verdict=v, note=note, **summ,
+                                  baseline=float(base)))
         rule = spec.get("combine", "all")
         overall = combine([p["verdict"] for p in parts], rule)
         for i, p in enumerate(parts, 1):
@@ -354,8 +359,37 @@ def evaluate_claims(table: pd.DataFrame, claims: dict, theory_checks: pd.DataFra
                              claim_verdict=overall))
     columns = ["claim", "statement", "part", "kind", "task", "metric", "comparison", "direction", "n", "mean",
                "ci_low", "ci_high", "p_value", "p_min", "effect_size", "learned", "verdict", "note", "combine",
-               "claim_verdict"]
+               "claim_verdict", "baseline"]
     return pd.DataFrame(rows).reindex(columns=columns)
+
+
+CLAIM_SOURCES = {"K": "KR24", "C": "CR26"}  # claim id prefix -> paper; any other prefix: the project's own
+PROJECT_SOURCE = "project"
+SOURCE_ORDER = ("KR24", "CR26", PROJECT_SOURCE)
+
+
+def claim_source(claim: str) -> str:
+    """Where a claim comes from, read off its id's first letter: ``K*`` KR24 (Krishna et al. 2024),
+    ``C*`` CR26 (Casco-Rodriguez et al. 2026), any other (``D*``, ``E*``: analyses this project
+    adds) ``project``. config.yaml names its claims by this convention."""
+    return CLAIM_SOURCES.get(str(claim)[:1].upper(), PROJECT_SOURCE)
+
+
+ZERO_VARIANCE_DZ = 1e6  # |d_z| above this (or infinite) means the per-seed values do not vary (rounding)
+
+
+def effect_size_text(d_z) -> str:
+    """d_z as the claims table prints it: 3 significant digits; ``n/a (zero variance)`` where the
+    per-seed values do not vary (d_z infinite, or above :data:`ZERO_VARIANCE_DZ` from rounding in
+    the SD); empty for NaN."""
+    if pd.isna(d_z):
+        return ""
+    return "n/a (zero variance)" if not np.isfinite(d_z) or abs(d_z) > ZERO_VARIANCE_DZ else f"{d_z:.3g}"
+
+
+def parts_text(combine_rule: str, n_parts: int) -> str:
+    """How a claim's verdict combines its parts, e.g. ``all of 4 parts``, ``any of 2 parts``, ``1 part``."""
+    return "1 part" if n_parts == 1 else f"{combine_rule} of {n_parts} parts"
 
 
 def _gate_text(dec: dict) -> str:
@@ -395,10 +429,14 @@ def claims_markdown(result: pd.DataFrame, decision: dict | None = None) -> str:
              "p is the larger); *not reproduced* when the CI lies wholly outside one bound with p ≤ alpha in that "
              "direction; *inconclusive* otherwise.", "",
              _gate_text(dec), "",
-             "| claim | verdict | statement |", "|---|---|---|"]
-    for claim, g in result.groupby("claim", sort=False):
-        lines.append(f"| {claim} | **{g['claim_verdict'].iloc[0]}** ({g['combine'].iloc[0]} of {len(g)} parts) "
-                     f"| {g['statement'].iloc[0]} |")
+             "Source: KR24 (Krishna et al. 2024), CR26 (Casco-Rodriguez et al. 2026) or project (analyses this "
+             "project adds), read off the claim id (K\\*, C\\*, others).", "",
+             "| claim | source | verdict | statement |", "|---|---|---|---|"]
+    groups = list(result.groupby("claim", sort=False))
+    groups.sort(key=lambda item: SOURCE_ORDER.index(claim_source(item[0])))  # stable: config order within a source
+    for claim, g in groups:
+        lines.append(f"| {claim} | {claim_source(claim)} | **{g['claim_verdict'].iloc[0]}** "
+                     f"({parts_text(g['combine'].iloc[0], len(g))}) | {g['statement'].iloc[0]} |")
     lines += ["", "## Parts", "",
               "| claim | task | metric | comparison | claimed | learned | n | mean [95% CI] | p | p_min | d_z | verdict "
               "| why |",
@@ -408,7 +446,7 @@ def claims_markdown(result: pd.DataFrame, decision: dict | None = None) -> str:
         learned = "" if pd.isna(r.get("learned")) else r["learned"]
         lines.append(f"| {r['claim']} | {r['task']} | {r['metric']} | {r['comparison']} | {r['direction']} | {learned} "
                      f"| {r['n']} "
-                     f"| {ci} | {_num(r['p_value'])} | {_num(r['p_min'])} | {_num(r['effect_size'])} | {r['verdict']} "
+                     f"| {ci} | {_num(r['p_value'])} | {_num(r['p_min'])} | {effect_size_text(r['effect_size'])} | {r['verdict']} "
                      f"| {r['note']} |")
     return "\n".join(lines) + "\n"
 
@@ -637,15 +675,15 @@ def runs_learning_markdown(learning: pd.DataFrame, axis: RunAxis = RUN_AXES["wid
     return "\n".join(lines) + "\n"
 
 
-@stage_outputs("out_md", "out_png")
-def compare_files(inputs: list[str], values: list[float], out_md: str, out_png: str | None = None,
-                  axis: str = "width", metrics: list[str] | None = None, gate: float | None = None) -> str:
+@stage_outputs("out_md")
+def compare_files(inputs: list[str], values: list[float], out_md: str, axis: str = "width",
+                  metrics: list[str] | None = None, gate: float | None = None) -> str:
     """Compare the ``claims.csv`` of runs that differ in one setting (``inputs[i]`` ran with
     ``values[i]``: hidden units for axis ``width``, budget multiplier for ``budget``): a markdown
-    document (:func:`runs_report`) and, with ``out_png``, the figure of each part's effect against
-    the setting (:func:`rnnreplay.figures.claims_by_run`). With ``metrics`` (each run's
-    ``metrics.csv``, in the order of ``inputs``) and the learning gate ``gate`` (the runs'
-    ``claims.decision.learned_max_error_ratio``), the document opens with
+    document (:func:`runs_report`); the figure of each part's effect against the setting is drawn
+    by the figures package (``rnnreplay.figures.compare_stage``, which calls this). With ``metrics``
+    (each run's ``metrics.csv``, in the order of ``inputs``) and the learning gate ``gate`` (the
+    runs' ``claims.decision.learned_max_error_ratio``), the document opens with
     :func:`runs_learning_markdown`."""
     from .io import write_text
 
@@ -665,10 +703,6 @@ def compare_files(inputs: list[str], values: list[float], out_md: str, out_png: 
         text = (f"## Learning in each run (gate: error / chance <= {gate})\n\n"
                 + runs_learning_markdown(learning, RUN_AXES[axis]) + "\n" + text)
     write_text(out_md, text)
-    if out_png:
-        from .figures import claims_by_run
-
-        claims_by_run(claims, out_png, RUN_AXES[axis])
     return (f"{len(comparison)} parts, the verdict changes with {axis} in {int(comparison['changed'].sum())} "
             f"-> {out_md}")
 

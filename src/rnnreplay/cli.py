@@ -123,15 +123,15 @@ def cmd_figure(args) -> str:
 
 
 def cmd_compare(args) -> str:
-    from .claims import compare_files
+    from .figures import compare_stage
 
-    return compare_files(args.inputs, args.values, args.out_md, args.out_png, axis=args.axis,
+    return compare_stage(args.inputs, args.values, args.out_md, args.out_png, axis=args.axis,
                          metrics=args.metrics, gate=args.gate)
 
 
 def cmd_robustness(args) -> str:
     from .robustness import map_files
-    from .robustness_figure import robustness_figure
+    from .figures.robustness import robustness_figure
 
     text, claims, parts = map_files(args.inputs, args.universes, args.out_csv, args.out_md, args.out_parts,
                                     args.min_valid_share)
@@ -146,8 +146,14 @@ def cmd_report(args) -> str:
     return write_pages(args.summary, args.metrics, args.out_summary, args.out_provenance)
 
 
+def cmd_claims_page(args) -> str:
+    from .report import write_claims_fragment
+
+    return write_claims_fragment(args.claims_md, args.out, figure=args.figure)
+
+
 def cmd_theory(args) -> str:
-    from .theory import write_theory
+    from .figures import write_theory
 
     return write_theory(args.out, args.checks, seed=args.seed, n=args.n)
 
@@ -265,6 +271,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--metrics", nargs="+", required=True, help="metrics files (their provenance is listed)")
     p.add_argument("--out-summary", required=True)
     p.add_argument("--out-provenance", required=True)
+
+    p = add("claims-page", cmd_claims_page, "the verdict figure and the claims report (claims.md) as an HTML "
+                                            "fragment for the report's landing page")
+    p.add_argument("--claims-md", required=True, help="the claims report (results/claims.md)")
+    p.add_argument("--figure", help="the verdict figure (results/figures/verdicts.png), embedded above the tables")
+    p.add_argument("--out", required=True, help="HTML fragment (results/report/claims.html)")
     return parser
 
 

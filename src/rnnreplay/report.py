@@ -107,3 +107,75 @@ def write_pages(summary_md: str, metrics_files: list[str], out_summary: str, out
     write_text(out_summary, summary_page(Path(summary_md).read_text()))
     write_text(out_provenance, provenance_page(metrics_files))
     return f"summary and provenance of {len(metrics_files)} metrics files -> {out_summary}, {out_provenance}"
+
+
+def _inline_html(text: str) -> str:
+    """Markdown inline marks of the claims report (``**bold**``, ``*italic*``, ```code```, ``\\*``)
+    as HTML, the rest escaped."""
+    import re
+
+    text = html.escape(text.replace("\\*", "\x00"))
+    text = re.sub(r"\*\*(.+?)\*\*", r"<b>\1</b>", text)
+    text = re.sub(r"\*(.+?)\*", r"<i>\1</i>", text)
+    text = re.sub(r"`(.+?)`", r"<code>\1</code>", text)
+    return text.replace("\x00", "*")
+
+
+VERDICT_ALT = "verdict figure: every claim part's effect with its CI, coloured by verdict"
+
+
+def claims_fragment(markdown: str, figure_png: bytes | None = None) -> str:
+    """The claims report (``results/claims.md``: headings, paragraphs, pipe tables) as an HTML
+    fragment for the report's landing page (no <html>: it sits inside the report's page), headed by
+    the verdict figure ``figure_png`` (PNG bytes, embedded as a data URI) if given."""
+    import base64
+
+    out, table, paragraph = [], [], []
+    if figure_png is not None:
+        out.append(f"<img alt=\"{VERDICT_ALT}\" style=\"width:100%;max-width:1400px\" "
+                   f"src=\"data:image/png;base64,{base64.b64encode(figure_png).decode()}\">")
+
+    def flush():
+        if table:
+            rows = [[c.strip() for c in line.strip().strip("|").split("|")] for line in table]
+            rows = [r for r in rows if not all(set(c) <= set("-: ") for c in r)]
+            head = "".join(f"<th>{_inline_html(c)}</th>" for c in rows[0])
+            body = "".join("<tr>" + "".join(f"<td>{_inline_html(c)}</td>" for c in r) + "</tr>" for r in rows[1:])
+            out.append(f"<table class='claims'><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>")
+            table.clear()
+        if paragraph:
+            out.append(f"<p>{_inline_html(' '.join(paragraph))}</p>")
+            paragraph.clear()
+
+    for line in markdown.splitlines():
+        if line.startswith("|"):
+            if paragraph:
+                flush()
+            table.append(line)
+        elif line.startswith("#"):
+            flush()
+            level = min(6, len(line) - len(line.lstrip("#")) + 2)  # # -> h3: below the report's own headings
+            out.append(f"<h{level}>{_inline_html(line.lstrip('#').strip())}</h{level}>")
+        elif not line.strip():
+            flush()
+        else:
+            if table:
+                flush()
+            paragraph.append(line.strip())
+    flush()
+    style = ("<style>table.claims{border-collapse:collapse;font-size:12px;margin:.5em 0}"
+             "table.claims td,table.claims th{border:1px solid #ccc;padding:2px 5px;text-align:left}"
+             "table.claims th{background:#f0f0f0}</style>")
+    return "<div class='claims-report'>" + style + "".join(out) + "</div>\n"
+
+
+@stage_outputs("out")
+def write_claims_fragment(claims_md: str, out: str, figure: str | None = None) -> str:
+    """The claims page of the report's landing page: :func:`claims_fragment` of ``claims_md`` headed
+    by the verdict figure ``figure`` (a PNG path, or None), written to ``out``."""
+    from pathlib import Path
+
+    from .io import write_text
+
+    write_text(out, claims_fragment(Path(claims_md).read_text(), Path(figure).read_bytes() if figure else None))
+    return f"{figure + ' and ' if figure else ''}{claims_md} as HTML -> {out}"

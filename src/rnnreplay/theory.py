@@ -27,7 +27,6 @@ import numpy as np
 import pandas as pd
 from scipy import integrate, stats
 
-from .checks import stage_outputs
 
 # Discrete-monitoring correction of a barrier: a walk checked every step crosses like the
 # continuous process would cross a barrier shifted by BETA * (step std); BETA = -zeta(1/2)/sqrt(2 pi)
@@ -277,17 +276,3 @@ def checks_table(sim: Simulations) -> pd.DataFrame:
 def run_checks(seed: int = 0, n: int = 4000) -> pd.DataFrame:
     """The checks of a fresh :func:`simulate` (see :func:`checks_table`)."""
     return checks_table(simulate(seed, n))
-
-
-@stage_outputs("out_png", "checks_csv")
-def write_theory(out_png: str, checks_csv: str, seed: int = 0, n: int = 4000) -> str:
-    """The theory stage: simulate once, write the checks as CSV and draw the same simulations as
-    the theory figure. Returns a line for the log."""
-    from . import figures
-    from .io import write_text
-
-    sim = simulate(seed, n)
-    checks = checks_table(sim)
-    write_text(checks_csv, checks.to_csv(index=False))
-    figures.theory(sim, out_png)
-    return f"{int(checks['passed'].sum())}/{len(checks)} checks pass -> {checks_csv}, {out_png}"

@@ -2,7 +2,11 @@
 
 CLAIMS = {k: v for k, v in config.get("claims", {}).items() if k != "decision"}
 CLAIMS_NEED_THEORY = any(c.get("kind") == "theory" for s in CLAIMS.values() for c in s["comparisons"])
-CLAIMS_TARGETS = ["results/claims.csv", "results/claims.md"] if CLAIMS and not ROBUSTNESS else []
+CLAIMS_TARGETS = (
+    ["results/claims.csv", "results/claims.md", "results/figures/verdicts.png", "results/report/claims.html"]
+    if CLAIMS and not ROBUSTNESS
+    else []
+)
 
 
 rule claims:
@@ -24,3 +28,19 @@ rule claims:
     shell:
         "python -m rnnreplay claims --claims {params.claims:q} --metrics {input.metrics} {params.theory} "
         "--out-csv {output.csv} --out-md {output.md} 2> {log}"
+
+
+rule figure_verdicts:
+    input:
+        "results/claims.csv",
+    output:
+        png=report("results/figures/verdicts.png", caption="../report/verdicts.rst", category="Claims"),
+        pdf="results/figures/verdicts.pdf",
+    log:
+        "results/logs/figures/verdicts.log",
+    benchmark:
+        "results/benchmarks/figures/verdicts.tsv"
+    conda:
+        CONDA_ENV
+    shell:
+        "python -m rnnreplay figure verdicts --inputs {input} --out {output.png} 2> {log}"

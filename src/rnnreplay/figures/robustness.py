@@ -10,7 +10,8 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 from matplotlib.colors import ListedColormap  # noqa: E402
 
-from .claims import run_label  # noqa: E402
+from ..claims import run_label  # noqa: E402
+from .common import save  # noqa: E402
 
 VERDICTS = ["reproduced", "not reproduced", "inconclusive", "invalid"]
 COLOURS = ["#2ca02c", "#d62728", "#bdbdbd", "#ff7f0e"]  # as the claims figures: green, red, grey, orange
@@ -28,8 +29,6 @@ def robustness_figure(parts: pd.DataFrame, universes: list[str], path) -> None:
         universes: the universe names, in the map's order.
         path: output PNG (a PDF is written beside it).
     """
-    from .figures import save
-
     labels = [run_label(u) for u in universes]
     codes = np.full((len(parts), len(labels)), np.nan)
     for j, u in enumerate(labels):
