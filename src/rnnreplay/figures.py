@@ -228,7 +228,7 @@ def pi_error(curves: pd.DataFrame, chance: dict[str, float], gate: float | None,
 
 
 def theory(sim, path) -> None:
-    """The theory oracles (SCIENCE.md section 7), three panels drawn from the simulations that the
+    """The theory oracles (docs/methods.md#theory-oracles), three panels drawn from the simulations that the
     theory checks test (:func:`rnnreplay.theory.simulate`; times in steps).
 
     (a) The leak coefficient of the Gaussian score, -d score / dr, against time: Brownian path with
@@ -597,7 +597,7 @@ def draw(kind: str, inputs: list[str], out: str, **options) -> str:
     return f"{kind} from {len(inputs)} input files -> {out}"
 
 
-# --- Replay dynamics as experimenters measure them (SCIENCE.md section 9) -------------------------
+# --- Replay dynamics as experimenters measure them (docs/replay-dynamics.md) -------------------------
 # Each reads the long metrics table (results/tables/metrics.csv): its curves are rows named
 # {metric}_{dim}{coordinate} (rnnreplay.stats.metrics_table).
 
