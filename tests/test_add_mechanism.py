@@ -1,4 +1,4 @@
-"""Adding a mechanism the README's way ("Adding a mechanism"): a field whose default switches it
+"""Adding a mechanism the documented way (docs/workflow.md#adding-a-mechanism): a field whose default switches it
 off and one line in the step; the fused path steps aside and autograd gives the gradient.
 
 Here without editing the package: the field on a CellParams subclass, the line in the step of a

@@ -382,8 +382,8 @@ def test_learning_by_run_side_by_side():
     assert "final loss vs 1× budget, 2× budget" in md.splitlines()[0]
 
 
-def test_readme_scale_tables_are_the_two_runs_claims():
-    """The README's width comparison (claims at 128 and 256 units) is what `rnnreplay compare`
+def test_scale_page_tables_are_the_two_runs_claims():
+    """The width comparison on docs/scale/index.md (claims at 128 and 256 units) is what `rnnreplay compare`
     writes from the two runs' claims.csv kept in docs/scale, and so is docs/scale/claims_by_width.md."""
     from pathlib import Path
 
@@ -392,7 +392,7 @@ def test_readme_scale_tables_are_the_two_runs_claims():
     root = Path(__file__).resolve().parents[1]
     runs = {w: pd.read_csv(root / "docs" / "scale" / f"claims_{w}.csv") for w in (128, 256)}
     comparison = compare_runs(runs)
-    readme = (root / "README.md").read_text()
+    readme = (root / "docs" / "scale" / "index.md").read_text()
     block = readme.split("<!-- widths:begin -->\n")[1].split("<!-- widths:end -->")[0]
     assert block == (runs_claims_markdown(comparison) + "\nThe parts whose verdict changes with width:\n\n"
                      + runs_markdown(comparison, changed_only=True))
@@ -402,8 +402,8 @@ def test_readme_scale_tables_are_the_two_runs_claims():
     assert int(comparison["changed"].sum()) == 11
 
 
-def test_readme_budget_tables_are_the_two_runs_claims():
-    """The README's budget comparison (claims at 1x and 2x the training budget) is what
+def test_budget_page_tables_are_the_two_runs_claims():
+    """The budget comparison on docs/budget/index.md (claims at 1x and 2x the training budget) is what
     `rnnreplay compare --axis budget` writes from the two runs' files kept in docs/budget, and so
     is docs/budget/claims_by_budget.md."""
     from pathlib import Path
@@ -415,7 +415,7 @@ def test_readme_budget_tables_are_the_two_runs_claims():
     axis = RUN_AXES["budget"]
     runs = {v: pd.read_csv(root / "docs" / "budget" / f"claims_{v}.csv") for v in (1, 2)}
     comparison = compare_runs(runs)
-    readme = (root / "README.md").read_text()
+    readme = (root / "docs" / "budget" / "index.md").read_text()
     block = readme.split("<!-- budget:begin -->\n")[1].split("<!-- budget:end -->")[0]
     assert block == (runs_claims_markdown(comparison, axis) + "\nThe parts whose verdict changes with budget:\n\n"
                      + runs_markdown(comparison, axis, changed_only=True))

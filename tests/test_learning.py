@@ -1,4 +1,4 @@
-"""The learning gate (SCIENCE.md section 8): path-integration error against chance, and the loss
+"""The learning gate (docs/methods.md#did-the-networks-learn): path-integration error against chance, and the loss
 plateau criterion."""
 
 from __future__ import annotations

@@ -14,7 +14,7 @@ def make(seed=0, **knobs):
 
 
 def first_order_reference(model, inputs, start, noise):
-    """SCIENCE.md's first-order cell written out: r' = r + leak (-r + relu(pre)) + noise."""
+    """The first-order cell of docs/methods.md written out: r' = r + leak (-r + relu(pre)) + noise."""
     p = model.params
     r = model.encoder(start)
     outs = []

@@ -1,4 +1,4 @@
-"""Theory oracles (SCIENCE.md section 7): each simulator against its closed form.
+"""Theory oracles (docs/methods.md#theory-oracles): each simulator against its closed form.
 
 Tolerances are relative and stated per test; each is at least three Monte Carlo standard errors
 at the sample size used (the variance of n Gaussian draws has relative SE sqrt(2 / n)), plus the

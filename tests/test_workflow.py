@@ -31,7 +31,7 @@ def test_lint_is_clean():
 
 
 def test_snakefmt_leaves_the_rules_unchanged():
-    """DESIGN.md: `snakefmt --check` passes (line length 120, pyproject.toml [tool.snakefmt])."""
+    """The rule files are formatted: `snakefmt --check` passes (line length 120, pyproject.toml [tool.snakefmt])."""
     proc = subprocess.run([sys.executable, "-m", "snakefmt", "--check", "Snakefile", "workflow/rules"],
                           cwd=ROOT, capture_output=True, text=True)
     assert proc.returncode == 0, proc.stdout + proc.stderr

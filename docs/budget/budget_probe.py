@@ -8,7 +8,7 @@ gate's error ratios on the held-out paths (rnnreplay.learning.summary).
     python docs/budget/budget_probe.py --results RUN/results --mult 4 [--seed 0] [task/variant ...]
 
 docs/budget/probe_seed0.jsonl is its output at --mult 2 (every network) and 4 (six of them), on a
-default run at commit 9494d70 (README, "Did the networks learn?", Convergence). One core each.
+default run at commit 9494d70 (docs/methods.md#convergence). One core each.
 """
 
 from __future__ import annotations

@@ -1,4 +1,5 @@
-"""Claims (SCIENCE.md section 6) as verdicts across seeds, by a decision rule fixed in the config.
+"""Claims as verdicts across seeds, by a decision rule fixed in the config
+(docs/methods.md#claims-and-the-decision-rule).
 
 A claim (config.yaml, ``claims:``) is a list of comparisons combined by ``combine`` (all | any).
 Each comparison reduces to one number per seed, d_i, signed so that the claim predicts the sign:
@@ -453,7 +454,7 @@ def claims_markdown(result: pd.DataFrame, decision: dict | None = None) -> str:
 
 def learning_table(table: pd.DataFrame, decision: dict | None = None) -> pd.DataFrame:
     """Did the networks learn? Per (task, variant): seeds passing the learning gate, the mean
-    active-run error ratios, and the seeds whose loss plateaued (SCIENCE.md section 8).
+    active-run error ratios, and the seeds whose loss plateaued (docs/methods.md#did-the-networks-learn).
 
     Returns:
         Columns task, variant, seeds, learned (seeds passing the gate; all seeds without a gate),

@@ -1,10 +1,10 @@
-"""Command-line interface, one subcommand per workflow stage: ``python -m rnnreplay STAGE --help``.
+"""Command-line interface, one subcommand per workflow stage: python -m rnnreplay STAGE --help.
 
 Each subcommand parses its arguments and makes one call into the package. Per-job stages take
-``--job``: the job description (:mod:`rnnreplay.jobs`) as JSON, or ``@file``, which the workflow
-resolves from the config with :mod:`rnnreplay.config`. Settings that change no output (device,
+--job: the job description (module rnnreplay.jobs) as JSON, or @file, which the workflow
+resolves from the config (module rnnreplay.config). Settings that change no output (device,
 log and checkpoint intervals) are flags, defaulting to the workflow run's config when the workflow
-runs the stage (:func:`rnnreplay.jobs.run_config`).
+runs the stage (rnnreplay.jobs.run_config).
 """
 
 from __future__ import annotations
@@ -181,7 +181,7 @@ def build_parser() -> argparse.ArgumentParser:
         return p
 
     p = add("synthesize", cmd_synthesize, "draw a task's train or test paths into a NetCDF file", job=True)
-    p.add_argument("--out", required=True)
+    p.add_argument("--out", required=True, help="the NetCDF file of paths to write")
 
     p = add("train", cmd_train, "train a model, or an ensemble (a list of jobs: the seeds of one variant, side by "
                                 "side); writes each model file and its loss curve", job=True, compute=True)
@@ -197,31 +197,33 @@ def build_parser() -> argparse.ArgumentParser:
     p = add("replay", cmd_replay, "sample replay from trained models (a job, or a list: the seeds of one variant); "
                                   "writes a NetCDF file each", job=True, compute=True)
     p.add_argument("--model", nargs="+", required=True, help="one model file per job")
-    p.add_argument("--test-paths", required=True)
+    p.add_argument("--test-paths", required=True, help="the task's held-out paths (NetCDF): where replay starts")
     p.add_argument("--out", nargs="+", required=True, help="one replay file per job")
 
     p = add("metrics", cmd_metrics, "compute the metrics of replay files (a job, or a list: one per file)", job=True)
-    p.add_argument("--replay", nargs="+", required=True)
-    p.add_argument("--test-paths", required=True)
+    p.add_argument("--replay", nargs="+", required=True, help="one replay file per job (NetCDF)")
+    p.add_argument("--test-paths", required=True, help="the task's held-out paths (NetCDF): the true positions")
     p.add_argument("--loss", nargs="+", required=True, help="each replay's model's loss curve")
-    p.add_argument("--out", nargs="+", required=True)
+    p.add_argument("--out", nargs="+", required=True, help="one metrics file per job (NetCDF)")
 
     p = add("summarise", cmd_summarise, "collect metrics files into tables (long CSV, summary CSV, markdown)")
-    p.add_argument("--inputs", nargs="+", required=True)
-    p.add_argument("--table", required=True)
-    p.add_argument("--summary", required=True)
-    p.add_argument("--markdown", required=True)
+    p.add_argument("--inputs", nargs="+", required=True, help="metrics files (NetCDF)")
+    p.add_argument("--table", required=True, help="CSV to write: every metric of every (task, variant, seed)")
+    p.add_argument("--summary", required=True, help="CSV to write: mean and 95%% CI over seeds per task, variant, "
+                                                    "metric")
+    p.add_argument("--markdown", required=True, help="markdown to write: the summary as a table")
 
     from .figures import FIGURES
 
     p = add("figure", cmd_figure, "draw a figure: " + ", ".join(FIGURES))
-    p.add_argument("kind", choices=tuple(FIGURES))
-    p.add_argument("--inputs", nargs="+", required=True)
-    p.add_argument("--out", required=True)
+    p.add_argument("kind", choices=tuple(FIGURES), help="which figure")
+    p.add_argument("--inputs", nargs="+", required=True, help="the figure's input files (replay or metrics files, "
+                                                              "or a table, by figure)")
+    p.add_argument("--out", required=True, help="figure PNG (a PDF is written beside it)")
     p.add_argument("--task", help="metrics: which task")
     p.add_argument("--metrics", nargs="*", help="metrics/sweep: which metrics (default: the registry's)")
     p.add_argument("--friction", help="sweep: JSON map variant -> lambda_v")
-    p.add_argument("--n-show", type=int, default=4)
+    p.add_argument("--n-show", type=int, default=4, help="examples, ring, code: trajectories drawn per panel")
     p.add_argument("--tasks", nargs="*", help="kr24: which tasks")
     p.add_argument("--test-paths", nargs="+", help="code: the task's test paths (defines the place-cell PCA); "
                                                    "pi_error: each task's test paths")
@@ -232,15 +234,15 @@ def build_parser() -> argparse.ArgumentParser:
     p = add("theory", cmd_theory, "simulate the theory oracles: checks CSV and the theory figure")
     p.add_argument("--out", required=True, help="figure PNG (a PDF is written beside it)")
     p.add_argument("--checks", required=True, help="CSV of simulated vs closed-form checks")
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--seed", type=int, default=0, help="seed of the simulations")
     p.add_argument("--n", type=int, default=4000, help="chains per simulation")
 
     p = add("claims", cmd_claims, "verdicts of the config's claims from the metrics table (CSV and markdown)")
     p.add_argument("--claims", required=True, help="the config's claims section: JSON or @file")
     p.add_argument("--metrics", required=True, help="long metrics table (results/tables/metrics.csv)")
     p.add_argument("--theory-checks", help="theory checks CSV, for claims of kind theory")
-    p.add_argument("--out-csv", required=True)
-    p.add_argument("--out-md", required=True)
+    p.add_argument("--out-csv", required=True, help="CSV to write: every part's and claim's verdict and numbers")
+    p.add_argument("--out-md", required=True, help="markdown to write: the verdicts, parts and learning tables")
 
     p = add("compare", cmd_compare, "the claims of runs that differ in one setting (network width, training "
             "budget) side by side (markdown, figure)")
@@ -269,8 +271,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = add("report", cmd_report, "write the report's HTML pages: summary table and provenance")
     p.add_argument("--summary", required=True, help="summary.md from summarise")
     p.add_argument("--metrics", nargs="+", required=True, help="metrics files (their provenance is listed)")
-    p.add_argument("--out-summary", required=True)
-    p.add_argument("--out-provenance", required=True)
+    p.add_argument("--out-summary", required=True, help="HTML page to write: the summary table")
+    p.add_argument("--out-provenance", required=True, help="HTML page to write: each metrics file's provenance")
 
     p = add("claims-page", cmd_claims_page, "the verdict figure and the claims report (claims.md) as an HTML "
                                             "fragment for the report's landing page")

@@ -1,4 +1,4 @@
-"""Replay dynamics as experimenters measure them (SCIENCE.md section 9): scale-free measures of
+"""Replay dynamics as experimenters measure them (docs/replay-dynamics.md): scale-free measures of
 decoded trajectories with published values, each a function of positions (B, T, D) in the task's
 length unit (unwrapped headings, rad, for the ring). Times are in replay steps.
 

@@ -102,7 +102,7 @@ class ReplaySettings:
 
 @dataclass(frozen=True)
 class MetricsSettings:
-    """Settings of the metrics stage (SCIENCE.md section 5)."""
+    """Settings of the metrics stage (docs/methods.md#metrics)."""
 
     burn_in: int = 100  # replay steps dropped for distributional metrics
     speed_lag: int = 10  # lag L of the speed metric (steps)
@@ -110,7 +110,7 @@ class MetricsSettings:
     min_dwell: int = 5  # region stays shorter than this (steps) do not count as switches
     kl_samples: int = 2500  # Monte-Carlo draws per KL estimate [KR24 code]
     kde_points: int = 5000  # points each Gaussian KDE is fitted to (fixed-seed subsample)
-    # Replay dynamics (SCIENCE.md section 9; rnnreplay.dynamics), all on replay after burn-in:
+    # Replay dynamics (docs/replay-dynamics.md; rnnreplay.dynamics), all on replay after burn-in:
     alpha_lags: list = field(default_factory=lambda: [1, 10])  # [k0, k1]: lags (steps) of the
     #   displacement exponent's log-log fit (8 log-spaced lags; short lags [Stella et al. 2019])
     displacement_max_lag: int = 200  # longest lag (steps) of the mean-displacement / local-slope curve

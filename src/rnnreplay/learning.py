@@ -1,4 +1,4 @@
-"""Did the network learn the task? (SCIENCE.md section 8)
+"""Did the network learn the task? (docs/methods.md#did-the-networks-learn)
 
 Two questions, asked of every trained model before its replay is interpreted:
 
@@ -85,7 +85,7 @@ def mean_position(task, points: np.ndarray) -> np.ndarray:
 
 
 def chance_error(task, true_positions: np.ndarray, per_step: bool = False):
-    """The error of always guessing the mean test position (SCIENCE.md section 8).
+    """The error of always guessing the mean test position (docs/methods.md#did-the-networks-learn).
 
     The guess is one position for every path and step: the mean of s_1..s_T over all paths
     (the circular mean for circular tasks); its error is measured as in

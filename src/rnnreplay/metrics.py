@@ -1,4 +1,4 @@
-"""Replay metrics (SCIENCE.md section 5), each a function of decoded positions.
+"""Replay metrics (docs/methods.md#metrics), each a function of decoded positions.
 
 Positions are arrays (B, T, D): B trajectories of T steps in D spatial dimensions, in the
 task's length unit. Times are in steps.
@@ -727,7 +727,7 @@ def kl_matrix(runs: list[dict], table, settings: MetricsSettings):
     return pd.DataFrame(rows)
 
 
-# --- Replay dynamics as experimenters measure them (SCIENCE.md section 9; rnnreplay.dynamics) -----
+# --- Replay dynamics as experimenters measure them (docs/replay-dynamics.md; rnnreplay.dynamics) -----
 # On replay after burn-in, for every task: positions as decoded, headings unwrapped along the ring
 # (distances travelled), cells of the ring for the head-direction task's coverage.
 

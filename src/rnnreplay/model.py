@@ -1,4 +1,4 @@
-"""The one recurrent cell of SCIENCE.md section 1, with its four knobs.
+"""The one recurrent cell of docs/methods.md#the-model, with its four knobs.
 
 Discrete time, hidden state r (B, N), input u (B, D_in), readout o (B, C)::
 
@@ -87,7 +87,7 @@ class NoisyRNN(nn.Module):
         self.phi = ACTIVATIONS[params.activation]
 
     def step(self, state: CellState, drive_t: torch.Tensor, noise_t: torch.Tensor | float, knobs: Knobs) -> CellState:
-        """One step of the cell: its definition, line by line SCIENCE.md section 1.
+        """One step of the cell: its definition, line by line the equations of docs/methods.md#the-model.
 
         Args:
             state: r_t, v_t, a_t, each (B, N).

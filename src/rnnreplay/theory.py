@@ -1,4 +1,4 @@
-"""Theory oracles (SCIENCE.md section 7): closed forms and seeded, vectorised simulators.
+"""Theory oracles (docs/methods.md#theory-oracles): closed forms and seeded, vectorised simulators.
 
 Everything is one-dimensional and in discrete time unless said otherwise; times are in steps
 (Brownian) or in the OU process's own time unit, positions in arbitrary length units.
@@ -7,16 +7,16 @@ Everything is one-dimensional and in discrete time unless said otherwise; times 
   towards s0 whose coefficient 1/(q t + rho) decays with t (claim C1: the score is time-varying).
 - OU path ds = -theta s dt + sigma_s dW: mean s0 e^{-theta t}, variance
   sigma_s^2 (1 - e^{-2 theta t}) / (2 theta); the score's leak tends to the constant 2 theta / sigma_s^2.
-- Langevin sampling of N(0, v) with the cell's momentum form (SCIENCE.md section 1):
+- Langevin sampling of N(0, v) with the cell's momentum form (docs/methods.md#the-model):
   u' = (1 - lam) u + eps * score(x) + sqrt(2 lam eps) xi,  x' = x + u'.
   lam = 1 is overdamped Langevin, stationary variance v / (1 - eps / (2 v)); for any lam in (0, 1]
   the stationary variance is v / (1 - eps / (2 v (2 - lam))) (solved from the discrete Lyapunov
-  equation), so the marginal is kept as eps -> 0. (SCIENCE.md section 1 writes the kick as
+  equation), so the marginal is kept as eps -> 0. (The kick is sometimes written
   sqrt(2 gamma eps) with lam = gamma eps, i.e. sqrt(2 lam): with x' = x + u' that would give the
   overdamped case a stationary variance of about v / eps, not v; the kick here is that one times
-  sqrt(eps).) The mean first-passage time (MFPT) from 0 to a distant threshold falls as lam
-  falls (high friction: MFPT ~ lam * T_od / eps) until the dynamics become oscillatory
-  (lam ~ sqrt(eps / v), the Kramers turnover) and it rises again.
+  sqrt(eps), as docs/methods.md#the-model writes it.) The mean first-passage time (MFPT) from 0
+  to a distant threshold falls as lam falls (high friction: MFPT ~ lam * T_od / eps) until the
+  dynamics become oscillatory (lam ~ sqrt(eps / v), the Kramers turnover) and it rises again.
 """
 
 from __future__ import annotations

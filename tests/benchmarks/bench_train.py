@@ -11,7 +11,7 @@ FLOPs per step (honest count of the dense products): forward = T (2BN^2 + 2BNC +
 Two more rows profile a step at the default config's small shapes (128 units, batch 64, 60-step
 sequences; a 2-D code as in the mazes, and a 128-cell code as in the open field and rat tasks),
 split into forward (with the graph), backward, clipping + Adam, and the noise draw alone: where
-the default workflow's training time goes (README, "Performance"). They have no goal.
+the default workflow's training time goes (docs/performance.md). They have no goal.
 
 The last rows time, side by side in one run, a training step of one network and the per-member
 step of a 5-member ensemble (the seeds of one variant trained together), at the default shapes.
@@ -30,7 +30,7 @@ import torch
 
 from rnnreplay.model import CellParams, NoisyRNN
 
-VARIANTS = {  # name: (cell knobs (SCIENCE.md section 1; sigma 0.01 at 512 units [KR24]), loss form)
+VARIANTS = {  # name: (cell knobs (docs/methods.md#the-model; sigma 0.01 at 512 units [KR24]), loss form)
     "leak": (dict(leak=0.2, sigma=0.01), "mse_loss"),  # F.mse_loss, as rnnreplay.train.train
     "leak_adapt_mom": (dict(leak=0.2, adapt_strength=0.3, friction=0.6, sigma=0.01), "mse_loss"),
     # the loss as first written, torch.mean((outputs - targets) ** 2): the same number in more

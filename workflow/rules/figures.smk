@@ -180,7 +180,7 @@ rule figure_pi_error:
         "--out {output.png} 2> {log}"
 
 
-# Replay dynamics as experimenters measure them (README, "Replay dynamics"), from the metrics table.
+# Replay dynamics as experimenters measure them (docs/replay-dynamics.md), from the metrics table.
 rule figure_replay_displacement:
     input:
         "results/tables/metrics.csv",

@@ -1,4 +1,4 @@
-# Theory oracles (SCIENCE.md section 7): simulated vs closed-form checks (claim C1) and a figure.
+# Theory oracles (docs/methods.md#theory-oracles): simulated vs closed-form checks (claim C1) and a figure.
 
 
 rule theory:
