@@ -30,8 +30,20 @@ def job_memory_mb():
 
 # Readable one-line errors and exit 1, no traceback, no job. Snakemake has read the config files
 # itself (keeping the later of two equal keys); they are read again to refuse repeated keys.
-rc.exit_if_invalid(config, SCHEMA, files=workflow.configfiles, memory_mb=job_memory_mb())
+# --- Before the check: list items of --config given their types; after it: a partial run's selection.
+from rnnreplay import config_checks as rcc  # noqa: E402
+from rnnreplay import io as rio  # noqa: E402
+
+rcc.coerce_command_line(config, getattr(workflow.config_settings, "overwrite_config", None) or {})
+rc.exit_if_invalid(config, SCHEMA, files=workflow.configfiles, memory_mb=job_memory_mb(),
+                   argv=None if getattr(workflow, "remote_exec", False) else sys.argv)
+config.update(rcc.selected(config))  # only_tasks / only_claims: the claims and figures of the tasks run
 validate(config, SCHEMA)  # passes now; fills in the schema's defaults
+# A finished output cut short later (a truncated copy, a full disk) is removed so the run rebuilds it.
+if not getattr(workflow, "remote_exec", False):
+    for _line in rio.remove_damaged("results", dry_run=bool({"-n", "--dry-run", "--dryrun"} & set(sys.argv))):
+        print(_line, file=sys.stderr)
+# --- end
 
 TASKS = list(config["tasks"])
 VARIANTS = list(config["variants"])
