@@ -374,7 +374,8 @@ def exit_if_invalid(config, schema_path: str | Path, source: str = "config", fil
     from . import config_checks as more
 
     errors = [e for path in files for e in config_file_errors(path)]
-    errors += config_errors(config, schema_path, memory_mb)
+    if not any(e == more.too_large(path) for path in files for e in errors):  # else one line says it
+        errors += config_errors(config, schema_path, memory_mb)
     if not errors and argv is not None:
         errors = more.device_errors(config, more.cluster_executor(argv))
     if errors:

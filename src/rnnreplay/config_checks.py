@@ -281,6 +281,8 @@ def coerce_command_line(config: dict, overrides: dict) -> None:
                 else:
                     fix(target[i], value)
 
+    if expanded_size(overrides) > MAX_VALUES:  # an alias bomb: left for the size check to refuse
+        return
     for key, value in (overrides or {}).items():
         if key not in config:
             continue

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as _dt
+import errno
 import functools
 import glob
 import os
@@ -103,9 +104,21 @@ def atomic_target(path: str | Path):
         os.replace(tmp, path)
     except (OSError, RuntimeError) as exc:
         cause = exc.strerror if isinstance(exc, OSError) and exc.strerror else _reason(exc)
+        if getattr(exc, "errno", None) != errno.ENOSPC and disk_full(path.parent):
+            cause = f"No space left on device; the writer said: {cause}"  # HDF5 and torch hide ENOSPC
         raise OSError(getattr(exc, "errno", None), f"cannot write it ({cause})", str(path)) from exc
     finally:
         tmp.unlink(missing_ok=True)
+
+
+def disk_full(folder: str | Path, margin: int = 1 << 20) -> bool:
+    """Whether the file system of ``folder`` has less than ``margin`` bytes (1 MiB) left for this
+    user: the likely cause of a failed write whose library reported something else."""
+    try:
+        st = os.statvfs(folder)
+    except (OSError, AttributeError):
+        return False
+    return st.f_bavail * st.f_frsize < margin
 
 
 def write_text(path: str | Path, text: str) -> None:
@@ -149,7 +162,8 @@ def read_dataset(path: str | Path, required: tuple[str, ...] = ()) -> xr.Dataset
         with xr.open_dataset(path, engine="netcdf4") as ds:
             ds = ds.load()
     except Exception as exc:  # netCDF4 raises OSError/RuntimeError/ValueError for bad files
-        raise ValueError(f"{path}: not a readable NetCDF file ({_reason(exc)})") from exc
+        raise ValueError(f"{path}: not a readable NetCDF file ({_reason(exc)}); if the workflow made it, remove "
+                         "it and rerun: the run rebuilds it") from exc
     missing = [v for v in required if v not in ds.variables]
     if missing:
         raise ValueError(f"{path}: missing variables {missing}; is this the right kind of file?")

@@ -34,7 +34,7 @@ def job_memory_mb():
 from rnnreplay import config_checks as rcc  # noqa: E402
 from rnnreplay import io as rio  # noqa: E402
 
-rcc.coerce_command_line(config, getattr(workflow.config_settings, "overwrite_config", None) or {})
+rcc.coerce_command_line(config, dict(getattr(workflow.config_settings, "config", None) or {}))  # --config only
 rc.exit_if_invalid(config, SCHEMA, files=workflow.configfiles, memory_mb=job_memory_mb(),
                    argv=None if getattr(workflow, "remote_exec", False) else sys.argv)
 config.update(rcc.selected(config))  # only_tasks / only_claims: the claims and figures of the tasks run
