@@ -238,7 +238,7 @@ def _build(cls, data: dict, strict: bool = False):
         values[f.name] = _build(part, value, strict) if part is not None else value
     try:
         return cls(**values)
-    except TypeError as exc:
+    except (TypeError, ValueError) as exc:  # a part's own checks (CellParams: leak in (0, 1], ...)
         raise ValueError(f"{cls.__name__}: {exc}") from exc
 
 
