@@ -142,7 +142,8 @@ def test_a_stale_lock_is_removed_only_when_no_run_of_the_folder_is_active(tmp_pa
     assert not any(locks.iterdir()) and "removed the lock of a run that was stopped" in lines[0]
 
 
-def test_a_missing_or_directory_configfile_is_one_line(tmp_path, capsys):
+def test_a_missing_or_directory_configfile_is_one_line(tmp_path, capsys, monkeypatch):
+    monkeypatch.chdir(tmp_path)
     (tmp_path / "d.yaml").mkdir()
     for name, cause in (("nope.yaml", "no such file"), ("d.yaml", "a directory")):
         assert launch.main(["-n", "--directory", str(tmp_path), "--configfile", name]) == 1
@@ -153,15 +154,15 @@ def test_a_missing_or_directory_configfile_is_one_line(tmp_path, capsys):
 @pytest.mark.workflow
 def test_kill_9_then_the_documented_command_resumes_and_a_truncated_output_is_rebuilt(tmp_path):
     """A quick T-maze run killed with SIGKILL (the whole process group, during training) is resumed
-    by the command the Makefile runs; its tables equal an uninterrupted run's. Then a finished
-    metrics file is truncated: the same command rebuilds it and keeps the tables' content."""
+    by the command the Makefile runs, to the end. Then a finished metrics file is truncated: the same
+    command rebuilds it, and the metrics table and claims are the same as before."""
     (tmp_path / "c.yaml").write_text(TINY_TEXT.replace("train: {steps: 15,", "train: {steps: 400,"))
     args = ["--cores", "1", "--snakefile", str(ROOT / "Snakefile"), "--directory", str(tmp_path), "--configfile",
-            "c.yaml", "--config", "only_tasks=[tmaze]", "--", "results/tables/summary.md"]
+            "c.yaml", "--config", "only_tasks=[tmaze]"]  # the default target, as `make reproduce`
     env = dict(os.environ, PYTHONPATH=str(ROOT / "src"), PATH=f"{Path(sys.executable).parent}{os.pathsep}"
                f"{os.environ['PATH']}")
     command = [sys.executable, "-m", "rnnreplay.launch", *args]
-    run = subprocess.Popen(command, env=env, start_new_session=True, stdout=subprocess.DEVNULL,
+    run = subprocess.Popen(command, env=env, cwd=tmp_path, start_new_session=True, stdout=subprocess.DEVNULL,
                            stderr=subprocess.DEVNULL)
     deadline = time.time() + 300
     while not list((tmp_path / "results" / "logs" / "train").rglob("*.log")) and time.time() < deadline:
@@ -169,20 +170,22 @@ def test_kill_9_then_the_documented_command_resumes_and_a_truncated_output_is_re
     time.sleep(3)
     os.killpg(run.pid, 9)
     run.wait()
+    assert run.returncode == -9, "the run should have been killed, not have ended"
     assert list((tmp_path / ".snakemake" / "locks").glob("*.lock")), "the kill should leave Snakemake's lock"
-    proc = subprocess.run(command, env=env, capture_output=True, text=True, timeout=1200)
+    proc = subprocess.run(command, env=env, cwd=tmp_path, capture_output=True, text=True, timeout=1200)
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert "removed the lock of a run that was stopped" in proc.stderr
     table = tmp_path / "results" / "tables" / "metrics.csv"
-    first = pd.read_csv(table)
+    first, claims = pd.read_csv(table), (tmp_path / "results" / "claims.csv").read_text()
     metrics = sorted((tmp_path / "results" / "metrics").rglob("seed*.nc"))
     data = metrics[0].read_bytes()
     metrics[0].write_bytes(data[: len(data) // 3])
-    proc = subprocess.run(command, env=env, capture_output=True, text=True, timeout=1200)
+    proc = subprocess.run(command, env=env, cwd=tmp_path, capture_output=True, text=True, timeout=1200)
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert f"{metrics[0].relative_to(tmp_path)} is truncated" in proc.stderr and "removed, the run rebuilds it" in proc.stderr
     assert io.damage(metrics[0]) is None
     pd.testing.assert_frame_equal(pd.read_csv(table), first)
+    assert (tmp_path / "results" / "claims.csv").read_text() == claims
 
 
 # --- 3. Config values that passed the dry run -----------------------------------------------------

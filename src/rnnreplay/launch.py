@@ -48,9 +48,8 @@ def _values(argv: list[str], *flags: str) -> list[str]:
 def configfile_errors(argv: list[str]) -> list[str]:
     """One line per ``--configfile`` of ``argv`` that is missing or not a file."""
     errors = []
-    workdir = Path((_values(argv, "--directory", "-d") or ["."])[0])
     for name in _values(argv, "--configfile", "--configfiles"):
-        path = Path(name) if Path(name).is_absolute() or Path(name).exists() else workdir / name
+        path = Path(name)  # Snakemake reads it relative to the current directory, not --directory
         if not path.exists():
             errors.append(f"--configfile {name}: no such file")
         elif not path.is_file():
