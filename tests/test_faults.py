@@ -64,7 +64,8 @@ def test_an_output_that_is_an_input_or_another_output_is_refused(files, tmp_path
     assert test_paths.read_bytes() == before
     os.link(test_paths, tmp_path / "hard.nc")  # a hard link is the same file under another name
     assert_clean_failure(cli("replay", "--job", f"@{files / 'replay.json'}", "--model", files / "m.pt",
-                             "--test-paths", test_paths, "--out", tmp_path / "hard.nc"), "the same file as --test-paths")
+                             "--test-paths", test_paths, "--out", tmp_path / "hard.nc"),
+                         "the same file as --test-paths")
     proc = cli("train", "--job", f"@{files / 'train.json'}", "--train-paths", files / "train.nc",
                "--out-model", tmp_path / "t.pt", "--out-loss", tmp_path / "t.pt")
     assert_clean_failure(proc, f"--out-loss {tmp_path / 't.pt'}: the same file as --out-model")
@@ -116,7 +117,8 @@ def test_a_truncated_output_is_found_from_its_bytes(files, tmp_path):
                          "and rebuild it")
     assert (results / "metrics" / "tmaze" / "noleak" / "seed0.nc").exists()
     [line] = io.remove_damaged(results)
-    assert "removed, the run rebuilds it" in line and not (results / "metrics" / "tmaze" / "noleak" / "seed0.nc").exists()
+    assert "removed, the run rebuilds it" in line
+    assert not (results / "metrics" / "tmaze" / "noleak" / "seed0.nc").exists()
     assert (results / "tables" / "odd.nc").exists()
 
 
@@ -182,7 +184,8 @@ def test_kill_9_then_the_documented_command_resumes_and_a_truncated_output_is_re
     metrics[0].write_bytes(data[: len(data) // 3])
     proc = subprocess.run(command, env=env, cwd=tmp_path, capture_output=True, text=True, timeout=1200)
     assert proc.returncode == 0, proc.stderr[-3000:]
-    assert f"{metrics[0].relative_to(tmp_path)} is truncated" in proc.stderr and "removed, the run rebuilds it" in proc.stderr
+    assert f"{metrics[0].relative_to(tmp_path)} is truncated" in proc.stderr
+    assert "removed, the run rebuilds it" in proc.stderr
     assert io.damage(metrics[0]) is None
     pd.testing.assert_frame_equal(pd.read_csv(table), first)
     assert (tmp_path / "results" / "claims.csv").read_text() == claims
@@ -224,10 +227,12 @@ def test_snakemake_refuses_an_alias_bomb_in_seconds(tmp_path):
 @pytest.mark.parametrize("mutate, needle", [
     (lambda c: c["tasks"].update({"t" * 300: {"kind": "tmaze"}}), "tasks: 'tttttttttttttttttttt'... is 300 characters"),
     (lambda c: c["variants"].update({"v" * 101: {}}), "variants: 'vvvvvvvvvvvvvvvvvvvv'... is 101 characters"),
-    (lambda c: c["tasks"]["rat"]["params"].update(n_cells=0), "tasks.rat.params: n_cells must be a whole number of at least 1"),
+    (lambda c: c["tasks"]["rat"]["params"].update(n_cells=0),
+     "tasks.rat.params: n_cells must be a whole number of at least 1"),
     (lambda c: c["tasks"]["openfield"]["params"].update(n_cells=0), "tasks.openfield.params: n_cells must be"),
     (lambda c: c["train"].update(curriculum=[[5, 25]]),
-     "train.curriculum: stage 0 cuts the paths to 25 steps, longer than the training paths of tmaze/noleak (data.steps 20)"),
+     "train.curriculum: stage 0 cuts the paths to 25 steps, longer than the training paths of tmaze/noleak "
+     "(data.steps 20)"),
     (lambda c: c["train"].update(curriculum=[[10, 10], [10, 5]]),
      "train.curriculum: its stages take 20 optimiser steps, more than the train.steps 15"),
     (lambda c: c["train"].update(lr_warmup=16), "train.lr_warmup: 16 warmup steps, more than the train.steps 15"),

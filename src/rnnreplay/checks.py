@@ -191,8 +191,8 @@ def _special_kind(path: Path) -> str:
     import stat
 
     mode = path.stat().st_mode
-    kinds = [(stat.S_ISCHR, "a character device"), (stat.S_ISBLK, "a block device"), (stat.S_ISFIFO, "a FIFO (named pipe)"),
-             (stat.S_ISSOCK, "a socket")]
+    kinds = [(stat.S_ISCHR, "a character device"), (stat.S_ISBLK, "a block device"),
+             (stat.S_ISFIFO, "a FIFO (named pipe)"), (stat.S_ISSOCK, "a socket")]
     return next((name for test, name in kinds if test(mode)), "not a regular file")
 
 
@@ -240,7 +240,8 @@ def clash_errors(stage: str, args: dict) -> list[str]:
                     if key in seen and (role == "output" or name in DISTINCT_INPUTS.get(stage, ())):
                         other_role, other = seen[key]
                         what = "given twice" if other == flag(name) else f"the same file as {other}"
-                        harm = "it would count twice" if role == "input" else f"writing it would overwrite that {other_role}"
+                        harm = ("it would count twice" if role == "input"
+                                else f"writing it would overwrite that {other_role}")
                         errors.append(f"{flag(name)} {p}: {what}; {harm}")
                     seen.setdefault(key, (role, flag(name)))
     return errors

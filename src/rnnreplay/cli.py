@@ -49,7 +49,8 @@ def _job(text: str, expected, many: bool = False):
         raise ValueError(f"--job {text[:60]!r}: {exc}") from exc
     errors = job_errors(job)  # the config's rules, applied to a job given by hand
     if errors:
-        raise ValueError(f"--job {text[:60]!r}: {errors[0]}" + (f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""))
+        more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
+        raise ValueError(f"--job {text[:60]!r}: {errors[0]}{more}")
     if many:
         return job if isinstance(job, list) else [job]
     if isinstance(job, list):

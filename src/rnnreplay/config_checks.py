@@ -195,7 +195,8 @@ def claim_errors(config: dict) -> list[str]:
     seeds, need = len(config.get("seeds") or []), decision.get("min_seeds", 3)
     if on_networks and seeds < need:
         errors.append(f"claims.decision.min_seeds: {need} is more than the {seeds} seed{'s' * (seeds != 1)} of this "
-                      f"run (seeds: {config.get('seeds')}); every claim on networks would be invalid. Run at least {need} seeds, or run "
+                      f"run (seeds: {config.get('seeds')}); every claim on networks would be invalid. Run at least {need} "
+                      "seeds, or run "
                       "without claims: --config 'only_claims=[]'")
     return list(dict.fromkeys(errors))
 
@@ -375,7 +376,8 @@ def job_errors(job, schema_path: str | Path = SCHEMA) -> list[str]:
         parts += [(f"{prefix}cell", dataclasses.asdict(train.cell), "cell"),
                   (f"{prefix}settings", dataclasses.asdict(train.settings), "train")]
     if isinstance(job, ReplayJob):
-        parts += [("cell", dataclasses.asdict(job.cell), "cell"), ("settings", dataclasses.asdict(job.settings), "replay")]
+        parts += [("cell", dataclasses.asdict(job.cell), "cell"),
+                  ("settings", dataclasses.asdict(job.settings), "replay")]
     if isinstance(job, MetricsJob):
         parts += [("settings", dataclasses.asdict(job.settings), "metrics")]
     if schema is not None:
@@ -387,7 +389,8 @@ def job_errors(job, schema_path: str | Path = SCHEMA) -> list[str]:
         if job.split not in ("train", "test"):
             errors.append(f"split: must be 'train' or 'test', got {job.split!r}")
         if job.trajectories < 1 or job.steps < 2:
-            errors.append(f"trajectories, steps: need at least 1 path of 2 steps, got {job.trajectories} of {job.steps}")
+            errors.append(f"trajectories, steps: need at least 1 path of 2 steps, got {job.trajectories} of "
+                          f"{job.steps}")
     seed = getattr(job, "seed", None)
     if seed is not None and seed < 0:
         errors.append(f"seed: must be at least 0, got {seed}")
