@@ -34,13 +34,14 @@ def job_memory_mb():
 from rnnreplay import config_checks as rcc  # noqa: E402
 from rnnreplay import io as rio  # noqa: E402
 
-rcc.coerce_command_line(config, dict(getattr(workflow.config_settings, "config", None) or {}))  # --config only
-rc.exit_if_invalid(config, SCHEMA, files=workflow.configfiles, memory_mb=job_memory_mb(),
-                   argv=None if getattr(workflow, "remote_exec", False) else sys.argv)
+REMOTE = getattr(workflow, "remote_exec", False)
+rcc.coerce_command_line(config, dict(getattr(workflow.config_settings, "config", None) or {}))
+ARGV = None if REMOTE else sys.argv  # a local run checks device: cuda on this machine
+rc.exit_if_invalid(config, SCHEMA, files=workflow.configfiles, memory_mb=job_memory_mb(), argv=ARGV)
 config.update(rcc.selected(config))  # only_tasks / only_claims: the claims and figures of the tasks run
 validate(config, SCHEMA)  # passes now; fills in the schema's defaults
 # A finished output cut short later (a truncated copy, a full disk) is removed so the run rebuilds it.
-if not getattr(workflow, "remote_exec", False):
+if not REMOTE:
     for _line in rio.remove_damaged("results", dry_run=bool({"-n", "--dry-run", "--dryrun"} & set(sys.argv))):
         print(_line, file=sys.stderr)
 # --- end
