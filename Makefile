@@ -7,7 +7,7 @@ TORCH ?= torch==2.13.0
 PY := $(VENV)/bin/python
 export PATH := $(abspath $(VENV))/bin:$(PATH)
 
-.PHONY: install reproduce test test-cluster dry-run lint report bench clean
+.PHONY: install reproduce quick test test-cluster dry-run lint report bench clean
 
 install: $(VENV)/.installed
 
@@ -17,8 +17,16 @@ $(VENV)/.installed: pyproject.toml
 	$(PY) -m pip install --quiet -e ".[dev,slurm]"
 	touch $@
 
+# Starts or resumes a run: after a kill (even kill -9) the same command goes on where it stopped
+# (rnnreplay.launch: a stale lock is removed when no run of this folder is active, then
+# snakemake --rerun-incomplete). ARGS: more Snakemake arguments, e.g. ARGS="--config 'only_tasks=[tmaze]'".
+ARGS ?=
 reproduce: install
-	snakemake --cores $(CORES)
+	$(PY) -m rnnreplay.launch --cores $(CORES) $(ARGS)
+
+# The quick experiment (workflow/configs/quick.yaml: every stage on tiny networks, minutes).
+quick: install
+	$(PY) -m rnnreplay.launch --cores $(CORES) --configfile workflow/configs/quick.yaml $(ARGS)
 
 test: install
 	$(PY) -m pytest
@@ -28,7 +36,7 @@ test-cluster: install
 	RNNREPLAY_CLUSTER_TEST=1 $(PY) -m pytest -v -s tests/test_cluster.py
 
 dry-run: install
-	snakemake -n --cores $(CORES)
+	$(PY) -m rnnreplay.launch -n --cores $(CORES) $(ARGS)
 
 lint: install
 	snakemake --lint

@@ -218,7 +218,7 @@ def assert_clean_failure(proc, *needles) -> str:
 def job(tmp_path_factory):
     """Tiny train and replay jobs and their train paths, test paths and trained model."""
     tmp = tmp_path_factory.mktemp("job")
-    cfg = {**TINY, "data": DATA, "train": {**TINY["train"], "steps": 3}}
+    cfg = {**TINY, "data": DATA, "train": {**TINY["train"], "steps": 3, "curriculum": []}}
     (tmp / "train.json").write_text(rc.to_json(rc.train_job(cfg, "tmaze", "noleak", 0)))
     (tmp / "replay.json").write_text(rc.to_json(rc.replay_job(cfg, "tmaze", "noleak", 0)))
     for split in ("train", "test"):
@@ -405,7 +405,7 @@ def world(tmp_path_factory):
     tmaze's seed-1 training pool: ``files[(kind, task, variant or split)]`` -> path, and each
     (task, variant)'s train, replay and metrics jobs as JSON files."""
     tmp = tmp_path_factory.mktemp("world")
-    cfg = {**TINY, "data": DATA, "train": {**TINY["train"], "steps": 3},
+    cfg = {**TINY, "data": DATA, "train": {**TINY["train"], "steps": 3, "curriculum": []},
            "tasks": {t: {**TINY["tasks"][t], "variants": v} for t, v in WORLD_TASKS.items()}}
     files, jobs = {}, {}
     for task, variants in WORLD_TASKS.items():
@@ -616,13 +616,17 @@ def test_fuzz_bad_input_stops_with_one_line_naming_the_key_or_file(world, tmp_pa
     checker the dry run calls, or a stage given random wrong input files through the CLI: exit 1, no
     traceback, a message naming the key or one of the wrong files, no output file."""
     tmp = tmp_path_factory.mktemp("fuzz")
-    case = data.draw(st.sampled_from(["config", "yaml", "files"]))
-    if case in ("config", "yaml"):
+    case = data.draw(st.sampled_from(["config", "yaml", "aliases", "files", "clash", "job"]))
+    if case == "clash":
+        return _fuzz_path_clash(world, tmp, data)
+    if case == "job":
+        return _fuzz_hand_written_job(world, tmp, data)
+    if case in ("config", "yaml", "aliases"):
         if case == "config":
             _, cfg, key = data.draw(bad_configs())
             files = []
         else:
-            text, key = data.draw(duplicated_lines())
+            text, key = data.draw(duplicated_lines() if case == "yaml" else alias_heavy_yaml())
             (tmp / "c.yaml").write_text(text)
             cfg, files = TINY, [tmp / "c.yaml"]
         with pytest.raises(SystemExit) as stop:
@@ -644,3 +648,67 @@ def test_fuzz_bad_input_stops_with_one_line_naming_the_key_or_file(world, tmp_pa
     line = assert_clean_failure(proc)
     assert any(str(path) in line for path in swaps.values()), (swaps, line)
     assert not any(p.exists() for p in outs) and list(tmp.iterdir()) == []
+
+
+@st.composite
+def alias_heavy_yaml(draw) -> tuple[str, str]:
+    """The tiny config's text with an extra key holding nested aliases, each level a list of
+    ``width`` aliases of the level below, ``depth`` levels: beyond 200,000 values once expanded."""
+    width, depth = draw(st.integers(4, 12)), draw(st.integers(6, 12))
+    while width ** depth <= 200_000:
+        depth += 1
+    lines = ["lol:", f"  a0: &a0 [{', '.join(['x'] * width)}]"]
+    lines += [f"  a{i}: &a{i} [{', '.join([f'*a{i - 1}'] * width)}]" for i in range(1, depth)]
+    text = (ROOT / "tests" / "configs" / "tiny.yaml").read_text()
+    return text.replace("seeds: [0, 1]\n", "seeds: [0, 1]\n" + "\n".join(lines) + "\n"), "expands to more than"
+
+
+def _fuzz_path_clash(world, tmp, data):
+    """A stage whose random output is one of its inputs or another of its outputs: one line naming
+    both flags, and the input untouched."""
+    _, files, _ = world
+    stage, inputs, outputs = data.draw(st.sampled_from(STAGES))
+    task = data.draw(st.sampled_from(sorted(WORLD_TASKS)))
+    variant = data.draw(st.sampled_from(WORLD_TASKS[task]))
+    out_flag = data.draw(st.sampled_from([flag for flag, _ in outputs]))
+    choices = [("input", flag, files[key(task, variant)]) for flag, key in inputs]
+    choices += [("output", flag, tmp / "same.out") for flag, _ in outputs if flag != out_flag]
+    role, other_flag, path = data.draw(st.sampled_from(choices))
+    before = path.read_bytes() if path.exists() else None
+    _, inputs_, outputs_ = next(s for s in STAGES if s[0] == stage)
+    args = []
+    for flag, key in inputs_:
+        args += [flag, files[key(task, variant)]]
+    for flag, _ in outputs_:
+        args += [flag, path if flag in (out_flag, other_flag) else tmp / f"{flag}.out"]
+    proc = cli(stage, "--job", f"@{world[2][(stage, task, variant)]}", *args)
+    line = assert_clean_failure(proc, str(path))
+    assert "the same file as" in line and other_flag in line, line
+    assert (path.read_bytes() if path.exists() else None) == before
+
+
+JOB_MISTAKES = [  # (where in a replay job, a bad value, a text the message must hold)
+    (("cell", "sigma"), float("nan"), "cell.sigma"), (("cell", "leak"), float("inf"), "leak"),
+    (("cell", "hidden"), 0, "hidden"), (("cell", "friction"), 1.5, "friction"),
+    (("settings", "steps"), 10**12, "replay.steps"), (("settings", "trajectories"), 0, "settings.trajectories"),
+    (("settings", "noise_multiplier"), -1.0, "settings.noise_multiplier"),
+    (("model", "settings", "lr_warmup"), 10**6, "model.settings.lr_warmup"),
+    (("model", "settings", "lr"), 0.0, "model.settings.lr"), (("cell", "tau"), 1.0, "unknown field 'tau'"),
+    (("settings", "epochs"), 3, "unknown field 'epochs'"), (("model", "task", "kind"), "maze", "model.task.kind"),
+]
+
+
+def _fuzz_hand_written_job(world, tmp, data):
+    """A replay job written by hand with one random mistake (NaN, out of range, an unknown field,
+    a size beyond any memory): one line naming its field, nothing written."""
+    _, files, jobs = world
+    where, value, needle = data.draw(st.sampled_from(JOB_MISTAKES))
+    spec = json.loads(jobs[("replay", "tmaze", "noleak")].read_text())
+    node = spec
+    for key in where[:-1]:
+        node = node[key]
+    node[where[-1]] = value
+    proc = cli("replay", "--job", json.dumps(spec), "--model", files[("model", "tmaze", "noleak")],
+               "--test-paths", files[("paths", "tmaze", "test")], "--out", tmp / "r.nc")
+    assert_clean_failure(proc, needle)
+    assert list(tmp.iterdir()) == []

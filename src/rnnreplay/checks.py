@@ -170,6 +170,9 @@ def writable(*paths) -> None:
     for path in map(Path, paths):
         if path.is_dir():
             raise IsADirectoryError(errno.EISDIR, "the output path is a directory", str(path))
+        if path.exists() and not path.is_file():  # a device node, FIFO or socket: never replace it
+            raise OSError(errno.EEXIST, f"the output path is {_special_kind(path)}, not a file; refusing to "
+                          "replace it", str(path))
         folder = path.parent
         try:
             folder.mkdir(parents=True, exist_ok=True)
@@ -181,6 +184,67 @@ def writable(*paths) -> None:
             os.unlink(probe)
         except OSError as exc:
             raise OSError(exc.errno, f"cannot write to its folder {folder} ({exc.strerror or exc})", str(path)) from exc
+
+
+def _special_kind(path: Path) -> str:
+    """What a path that is neither a file nor a folder is, in words."""
+    import stat
+
+    mode = path.stat().st_mode
+    kinds = [(stat.S_ISCHR, "a character device"), (stat.S_ISBLK, "a block device"),
+             (stat.S_ISFIFO, "a FIFO (named pipe)"), (stat.S_ISSOCK, "a socket")]
+    return next((name for test, name in kinds if test(mode)), "not a regular file")
+
+
+# Each stage's file arguments (argparse names): (inputs, outputs). An output may be no input and no
+# other output: it would overwrite it (the same path, a link to it, or a hard link).
+STAGE_FILES = {
+    "synthesize": ((), ("out",)),
+    "train": (("train_paths",), ("out_model", "out_loss", "checkpoint")),
+    "replay": (("model", "test_paths"), ("out",)),
+    "metrics": (("replay", "test_paths", "loss"), ("out",)),
+    "summarise": (("inputs",), ("table", "summary", "markdown")),
+    "figure": (("inputs", "test_paths", "metrics_table"), ("out",)),
+    "theory": ((), ("out", "checks")),
+    "claims": (("metrics", "theory_checks"), ("out_csv", "out_md")),
+    "compare": (("inputs", "metrics"), ("out_md", "out_png")),
+    "report": (("summary", "metrics"), ("out_summary", "out_provenance")),
+}
+DISTINCT_INPUTS = {"summarise": ("inputs",), "compare": ("inputs",), "report": ("metrics",)}  # one file, one entry
+
+
+def clash_errors(stage: str, args: dict) -> list[str]:
+    """Output paths of ``stage`` (argument values ``args``, by argparse name) that are one of its
+    inputs or another output, and inputs given twice where each must be distinct (summarise would
+    count one seed twice): one line each, naming both flags. Paths are compared after resolving
+    links and ``..``, and existing files by device and inode (a hard link is the same file)."""
+    inputs, outputs = STAGE_FILES.get(stage, ((), ()))
+    seen: dict = {}
+    errors = []
+
+    def identity(path: Path):
+        try:
+            st = path.stat()
+            return st.st_dev, st.st_ino
+        except OSError:
+            return str(path.resolve())
+
+    flag = lambda name: "--" + name.replace("_", "-")  # noqa: E731
+    for role, names in (("input", inputs), ("output", outputs)):
+        for name in names:
+            for value in _listed(args.get(name)):
+                path = Path(value)
+                pdfs = [path.with_suffix(".pdf")] if role == "output" and path.suffix == ".png" else []
+                for p in [path, *pdfs]:
+                    key = identity(p)
+                    if key in seen and (role == "output" or name in DISTINCT_INPUTS.get(stage, ())):
+                        other_role, other = seen[key]
+                        what = "given twice" if other == flag(name) else f"the same file as {other}"
+                        harm = ("it would count twice" if role == "input"
+                                else f"writing it would overwrite that {other_role}")
+                        errors.append(f"{flag(name)} {p}: {what}; {harm}")
+                    seen.setdefault(key, (role, flag(name)))
+    return errors
 
 
 def _stamp(path: Path):

@@ -239,13 +239,26 @@ def _range_part(table: pd.DataFrame, task: str, variant: str, comp: dict, decisi
     summ = range_summary(values[values.index.isin(seeds)].values, lo, hi, decision)
     learned = f"{len(seeds)}/{total}"
     if decision.get("learned_max_error_ratio") is not None and len(seeds) < decision["min_seeds"]:
-        v, note = INVALID, (f"the networks did not learn: {len(seeds)} seed(s) pass the learning gate ({learned}) "
-                            f"< min_seeds {decision['min_seeds']}")
+        v, note = INVALID, _too_few_seeds([total], learned, decision) or (
+            f"the networks did not learn: {len(seeds)} seed(s) pass the learning gate ({learned}) "
+            f"< min_seeds {decision['min_seeds']}")
     else:
         v, note = range_verdict(summ, lo, hi, decision)
     summ = {k: summ[k] for k in ("n", "mean", "ci_low", "ci_high", "p_value", "p_min", "effect_size")}
     return dict(kind="range", task=task, metric=comp["metric"], comparison=f"{variant} within {bounds_text(lo, hi)}",
                 direction="within", learned=learned, verdict=v, note=note, **summ)
+
+
+def _too_few_seeds(totals: list[int], learned: str, decision: dict) -> str | None:
+    """Why a part is *invalid* when it is not that the networks failed the learning gate: a side
+    with fewer seeds measured than ``min_seeds`` (too few seeds run, or a variant or metric
+    missing from the table). None when every side has enough seeds measured."""
+    fewest = min(totals) if totals else 0
+    if fewest >= decision["min_seeds"]:
+        return None
+    return (f"too few seeds measured: {fewest} seed(s) on a side have the learning gate's metrics "
+            f"({', '.join(decision['learned_metrics'])}; {learned}) < min_seeds {decision['min_seeds']}; "
+            "learning was not judged")
 
 
 def combine(verdicts: list[str], rule: str = "all") -> str:
@@ -345,8 +358,9 @@ def evaluate_claims(table: pd.DataFrame, claims: dict, theory_checks: pd.DataFra
                 d = d[d.index.isin(usable)]
                 summ = paired_summary(d.values, comp["direction"], decision)
                 if decision.get("learned_max_error_ratio") is not None and len(usable) < decision["min_seeds"]:
-                    v, note = INVALID, (f"the networks did not learn: {len(usable)} seed(s) pass the learning gate "
-                                        f"on every side ({learned}) < min_seeds {decision['min_seeds']}")
+                    v, note = INVALID, _too_few_seeds([total for _, total in gates], learned, decision) or (
+                        f"the networks did not learn: {len(usable)} seed(s) pass the learning gate "
+                        f"on every side ({learned}) < min_seeds {decision['min_seeds']}")
                 else:
                     v, note = verdict(summ, comp["direction"], margin, decision)
                 summ.pop("p_opposite")

@@ -40,16 +40,39 @@ def _job(text: str, expected, many: bool = False):
     list of them (one job is a list of one)."""
     from .jobs import from_json
 
+    from .config_checks import job_errors
+
     spec = _text(text, "--job")
     try:
-        job = from_json(spec, expected)
+        job = from_json(spec, expected, strict=True)
     except ValueError as exc:
         raise ValueError(f"--job {text[:60]!r}: {exc}") from exc
+    errors = job_errors(job)  # the config's rules, applied to a job given by hand
+    if errors:
+        more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
+        raise ValueError(f"--job {text[:60]!r}: {errors[0]}{more}")
     if many:
         return job if isinstance(job, list) else [job]
     if isinstance(job, list):
         raise ValueError(f"--job {text[:60]!r}: a list of jobs where one {expected.__name__} is needed")
     return job
+
+
+def _check_arguments(args) -> None:
+    """Before any work: no output path is an input or another output (rnnreplay.checks.clash_errors),
+    --threads is at least 1 and --device is one that torch is asked for (ValueError otherwise)."""
+    import re
+
+    from .checks import clash_errors
+
+    errors = clash_errors(args.stage, vars(args))
+    if getattr(args, "threads", None) is not None and args.threads < 1:
+        errors.append(f"--threads {args.threads}: must be at least 1")
+    device = getattr(args, "device", None)
+    if device is not None and device not in ("cpu", "cuda", "auto") and not re.fullmatch(r"cuda:\d+", device):
+        errors.append(f"--device {device}: must be cpu, cuda (or cuda:N) or auto")
+    if errors:
+        raise ValueError(errors[0] + (f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""))
 
 
 def _log(msg: str) -> None:
@@ -295,6 +318,7 @@ def main(argv=None) -> int:
     args = build_parser().parse_args(argv)
     start = time.perf_counter()
     try:
+        _check_arguments(args)
         done = args.func(args)
     except (OSError, ValueError, FloatingPointError, RuntimeError, MemoryError) as exc:
         _log(f"rnnreplay {args.stage}: error: {_message(exc)}")

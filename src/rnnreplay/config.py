@@ -90,10 +90,14 @@ def _repeated_keys(node, path=(), seen_nodes=None) -> list[tuple[tuple, int, int
 def duplicate_key_errors(text: str, source: str | Path = "config") -> list[str]:
     """One line per key that a mapping of the YAML ``text`` repeats, naming the file ``source``,
     the line and the key path (the later value would silently win); [] when there is none."""
+    from .config_checks import MAX_VALUES, node_size, too_large
+
     try:
         root = yaml.compose(text, Loader=_LOADER)
     except yaml.YAMLError as exc:
         return [f"{source}: not valid YAML ({_short(' '.join(str(exc).split()))})"]
+    if node_size(root) > MAX_VALUES:
+        return [too_large(source)]
     return _repeated_key_lines(root, source)
 
 
@@ -347,20 +351,33 @@ def config_errors(config, schema_path: str | Path, memory_mb: float | None = Non
     entries; then lengths (burn-in and lags against the replay and test paths) and sizes (each
     job's memory estimate against ``memory_mb``: None = this machine's memory, ``math.inf`` = no
     check)."""
+    from . import config_checks as more
+
     if not isinstance(config, dict):
         return [f"(top level): expected a mapping, got {type(config).__name__}"]
+    if more.size_error(config):  # before anything walks it
+        return [more.size_error(config, "(top level)")]
+    original, config = config, more.selected(config)  # a partial run (only_tasks, only_claims)
     errors = sorted(set(_schema_errors(config, load_yaml(schema_path)) + _nonfinite_errors(config)))
-    errors += _name_errors(config)
-    return errors or _reference_errors(config) or _length_errors(config) + _size_errors(config, memory_mb)
+    errors += _name_errors(config) + more.long_name_errors(config) + more.selection_errors(config, original)
+    return errors or _reference_errors(config) or (_length_errors(config) + more.training_errors(config)
+                                                   + more.claim_errors(config) + _size_errors(config, memory_mb))
 
 
 def exit_if_invalid(config, schema_path: str | Path, source: str = "config", files=(),
-                    memory_mb: float | None = None) -> None:
+                    memory_mb: float | None = None, argv: list[str] | None = None) -> None:
     """Stop with exit status 1 and a readable list of problems (no traceback) if ``config`` is
     invalid or one of the config ``files`` it was read from repeats a key; called from the
-    workflow before any job is planned. ``memory_mb``: see :func:`config_errors`."""
+    workflow before any job is planned. ``memory_mb``: see :func:`config_errors`. ``argv``: the
+    Snakemake command line, given to check ``device: cuda`` on this machine for a local run
+    (:func:`rnnreplay.config_checks.device_errors`)."""
+    from . import config_checks as more
+
     errors = [e for path in files for e in config_file_errors(path)]
-    errors += config_errors(config, schema_path, memory_mb)
+    if not any(e == more.too_large(path) for path in files for e in errors):  # else one line says it
+        errors += config_errors(config, schema_path, memory_mb)
+    if not errors and argv is not None:
+        errors = more.device_errors(config, more.cluster_executor(argv))
     if errors:
         lines = "\n".join(f"  - {e}" for e in errors)
         sys.exit(f"rnnreplay: invalid {source} ({len(errors)} problem{'s' * (len(errors) > 1)}):\n{lines}")

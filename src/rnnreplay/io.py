@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as _dt
+import errno
 import functools
 import glob
 import os
@@ -103,9 +104,21 @@ def atomic_target(path: str | Path):
         os.replace(tmp, path)
     except (OSError, RuntimeError) as exc:
         cause = exc.strerror if isinstance(exc, OSError) and exc.strerror else _reason(exc)
+        if getattr(exc, "errno", None) != errno.ENOSPC and disk_full(path.parent):
+            cause = f"No space left on device; the writer said: {cause}"  # HDF5 and torch hide ENOSPC
         raise OSError(getattr(exc, "errno", None), f"cannot write it ({cause})", str(path)) from exc
     finally:
         tmp.unlink(missing_ok=True)
+
+
+def disk_full(folder: str | Path, margin: int = 1 << 20) -> bool:
+    """Whether the file system of ``folder`` has less than ``margin`` bytes (1 MiB) left for this
+    user: the likely cause of a failed write whose library reported something else."""
+    try:
+        st = os.statvfs(folder)
+    except (OSError, AttributeError):
+        return False
+    return st.f_bavail * st.f_frsize < margin
 
 
 def write_text(path: str | Path, text: str) -> None:
@@ -149,7 +162,8 @@ def read_dataset(path: str | Path, required: tuple[str, ...] = ()) -> xr.Dataset
         with xr.open_dataset(path, engine="netcdf4") as ds:
             ds = ds.load()
     except Exception as exc:  # netCDF4 raises OSError/RuntimeError/ValueError for bad files
-        raise ValueError(f"{path}: not a readable NetCDF file ({_reason(exc)})") from exc
+        raise ValueError(f"{path}: not a readable NetCDF file ({_reason(exc)}); if the workflow made it, remove "
+                         "it and rerun: the run rebuilds it") from exc
     missing = [v for v in required if v not in ds.variables]
     if missing:
         raise ValueError(f"{path}: missing variables {missing}; is this the right kind of file?")
@@ -224,3 +238,84 @@ def load_checkpoint(path: str | Path) -> dict | None:
         return torch.load(path, map_location="cpu", weights_only=True)
     except Exception:
         return None
+
+
+# --- Damaged outputs: a finished file that was cut short after it was written -----------------------
+
+HDF5_SIGNATURE = b"\x89HDF\r\n\x1a\n"
+OUTPUT_FOLDERS = ("data", "models", "replay", "metrics")  # results/<folder>/...: the per-job NetCDF and model files
+
+
+def damage(path: str | Path) -> str | None:
+    """Why the finished output ``path`` (a NetCDF-4 ``.nc`` or a torch ``.pt`` file) cannot be
+    whole, from its first and last bytes only (no library opens it), or None when it looks whole:
+    an empty file; an HDF5 file shorter than the end-of-file address its superblock records (a
+    truncated copy, a disk that filled up); a zip-format ``.pt`` without its closing record. A file
+    of another format (not HDF5, not zip) is left to its reader, which names it."""
+    path = Path(path)
+    try:
+        size = path.stat().st_size
+        with open(path, "rb") as fh:
+            head = fh.read(64)
+            fh.seek(max(0, size - 1024))
+            tail = fh.read()
+    except OSError as exc:
+        return f"cannot be read ({exc.strerror or exc})"
+    if size == 0:
+        return "is empty"
+    if path.suffix == ".nc" and head.startswith(HDF5_SIGNATURE):
+        end = _hdf5_end(head)
+        if end is not None and end > size:
+            return f"is truncated ({size} of its {end} bytes)"
+    if path.suffix == ".pt" and head.startswith(b"PK\x03\x04") and b"PK\x05\x06" not in tail:
+        return f"is truncated ({size} bytes, no end of its zip archive)"
+    return None
+
+
+def _hdf5_end(head: bytes) -> int | None:
+    """The end-of-file address of an HDF5 superblock at offset 0 (versions 0 to 3), or None."""
+    version = head[8] if len(head) > 8 else None
+    if version in (0, 1):  # sizes at byte 13; base address after 16 (+4 in version 1) bytes of fields
+        offsets, base_at = (head[13] if len(head) > 13 else 0), 24 + 4 * version
+    elif version in (2, 3):  # sizes at byte 9; base, extension and end-of-file addresses from byte 12
+        offsets, base_at = (head[9] if len(head) > 9 else 0), 12
+    else:
+        return None
+    end_at = base_at + 2 * offsets
+    if offsets not in (2, 4, 8) or len(head) < end_at + offsets:
+        return None
+    address = lambda at: int.from_bytes(head[at: at + offsets], "little")  # noqa: E731
+    return address(base_at) + address(end_at)
+
+
+def damaged_outputs(results: str | Path = "results") -> list[tuple[Path, str]]:
+    """(path, :func:`damage`) of every damaged ``.nc`` or ``.pt`` file under a per-job output
+    folder (:data:`OUTPUT_FOLDERS`) of ``results``, at any depth; hidden files (a write in
+    progress, see :func:`atomic_target`) are skipped."""
+    found = []
+    for folder in [p for p in Path(results).rglob("*") if p.is_dir() and p.name in OUTPUT_FOLDERS] \
+            if Path(results).is_dir() else []:
+        for path in folder.rglob("*"):
+            if path.suffix in (".nc", ".pt") and not path.name.startswith(".") and path.is_file():
+                reason = damage(path)
+                if reason:
+                    found.append((path, reason))
+    return sorted(set(found))
+
+
+def remove_damaged(results: str | Path = "results", dry_run: bool = False) -> list[str]:
+    """Remove each damaged output (:func:`damaged_outputs`) so that the run rebuilds it with its
+    job (and what depends on it), and return one line per file for the log; with ``dry_run``,
+    remove nothing and say that the run would."""
+    lines = []
+    for path, reason in damaged_outputs(results):
+        if dry_run:
+            lines.append(f"rnnreplay: {path} {reason}; the run will remove it and rebuild it")
+            continue
+        try:
+            path.unlink()
+            lines.append(f"rnnreplay: {path} {reason}; removed, the run rebuilds it")
+        except OSError as exc:
+            lines.append(f"rnnreplay: {path} {reason}, and cannot be removed ({exc.strerror or exc}); remove it "
+                         "and rerun: the run rebuilds it")
+    return lines

@@ -195,9 +195,10 @@ def _plain(job):
     return {"job": type(job).__name__, **asdict(job)}
 
 
-def from_json(text: str, expected: type | None = None):
+def from_json(text: str, expected: type | None = None, strict: bool = False):
     """The job, or list of jobs, encoded by :func:`to_json`. ``expected``: the job type the caller
-    needs (a ValueError names what was found instead)."""
+    needs (a ValueError names what was found instead). ``strict``: a field the job type does not
+    have is an error (a job given by hand), not ignored (a file written by another version)."""
     try:
         data = json.loads(text)
     except json.JSONDecodeError as exc:
@@ -205,25 +206,28 @@ def from_json(text: str, expected: type | None = None):
     if isinstance(data, list):
         if not data:
             raise ValueError("an empty list of jobs")
-        return [_from_plain(item, expected) for item in data]
-    return _from_plain(data, expected)
+        return [_from_plain(item, expected, strict) for item in data]
+    return _from_plain(data, expected, strict)
 
 
-def _from_plain(data, expected: type | None):
+def _from_plain(data, expected: type | None, strict: bool = False):
     kind = data.pop("job", None) if isinstance(data, dict) else None
     if kind not in JOB_TYPES:
         raise ValueError(f"not a job description (job type {kind!r}; known: {sorted(JOB_TYPES)})")
     if expected is not None and JOB_TYPES[kind] is not expected:
         raise ValueError(f"a {kind} was given where a {expected.__name__} is needed")
-    return _build(JOB_TYPES[kind], data)
+    return _build(JOB_TYPES[kind], data, strict)
 
 
-def _build(cls, data: dict):
+def _build(cls, data: dict, strict: bool = False):
     """Rebuild dataclass ``cls`` (and its nested job parts) from plain data; an integer field
     refuses anything but an integer, a nested part anything but a mapping (ValueError)."""
     nested = {"task": TaskSetup, "cell": CellParams, "mechanisms": Mechanisms, "model": TrainJob}
     settings = {TrainJob: TrainSettings, ReplayJob: ReplaySettings, MetricsJob: MetricsSettings}
     values = {}
+    unknown = sorted(set(data) - {f.name for f in fields(cls)}, key=str)
+    if strict and unknown:
+        raise ValueError(f"{cls.__name__}: unknown field {unknown[0]!r} (it has {[f.name for f in fields(cls)]})")
     for f in fields(cls):
         if f.name not in data:
             continue
@@ -234,10 +238,10 @@ def _build(cls, data: dict):
             settings.get(cls) if f.name == "settings" else nested.get(f.name))
         if part is not None and not isinstance(value, dict):
             raise ValueError(f"{cls.__name__}.{f.name}: expected a mapping, got {type(value).__name__}")
-        values[f.name] = _build(part, value) if part is not None else value
+        values[f.name] = _build(part, value, strict) if part is not None else value
     try:
         return cls(**values)
-    except TypeError as exc:
+    except (TypeError, ValueError) as exc:  # a part's own checks (CellParams: leak in (0, 1], ...)
         raise ValueError(f"{cls.__name__}: {exc}") from exc
 
 

@@ -31,8 +31,21 @@ def job_memory_mb():
 
 # Readable one-line errors and exit 1, no traceback, no job. Snakemake has read the config files
 # itself (keeping the later of two equal keys); they are read again to refuse repeated keys.
-rc.exit_if_invalid(config, SCHEMA, files=workflow.configfiles, memory_mb=job_memory_mb())
+# --- Before the check: list items of --config given their types; after it: a partial run's selection.
+from rnnreplay import config_checks as rcc  # noqa: E402
+from rnnreplay import io as rio  # noqa: E402
+
+REMOTE = getattr(workflow, "remote_exec", False)
+rcc.coerce_command_line(config, dict(getattr(workflow.config_settings, "config", None) or {}))
+ARGV = None if REMOTE else sys.argv  # a local run checks device: cuda on this machine
+rc.exit_if_invalid(config, SCHEMA, files=workflow.configfiles, memory_mb=job_memory_mb(), argv=ARGV)
+config.update(rcc.selected(config))  # only_tasks / only_claims: the claims and figures of the tasks run
 validate(config, SCHEMA)  # passes now; fills in the schema's defaults
+# A finished output cut short later (a truncated copy, a full disk) is removed so the run rebuilds it.
+if not REMOTE:
+    for _line in rio.remove_damaged("results", dry_run=bool({"-n", "--dry-run", "--dryrun"} & set(sys.argv))):
+        print(_line, file=sys.stderr)
+# --- end
 
 # A robustness map (workflow/configs/robustness.yaml given after config.yaml): the same rules run
 # once per universe (a wildcard), each universe's outputs under results/robustness/<universe>/; a

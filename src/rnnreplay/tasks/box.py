@@ -23,6 +23,8 @@ class BoxArena(CellCodedTask):
 
     def _setup_box(self, low, high, n_cells: int, cell_sigma: float, normalise: str, top_k: int,
                    centres_seed: int, grid: int) -> None:
+        if isinstance(n_cells, bool) or not isinstance(n_cells, int) or n_cells < 1:
+            raise ValueError(f"n_cells must be a whole number of at least 1 place cell, got {n_cells!r}")
         self.box = (tuple(float(v) for v in low), tuple(float(v) for v in high))
         self.low, self.high = np.asarray(low, dtype=float), np.asarray(high, dtype=float)
         centres = random_centres(n_cells, self.low, self.high, centres_seed)
