@@ -120,3 +120,19 @@ def test_two_universe_tiny_map_end_to_end(tmp_path):
     long = pd.read_csv(out / "robustness.csv")
     assert set(long["universe"]) == {"default", "replay_noise_x1"} and long["learned"].notna().any()
     assert "# Robustness map" in (out / "robustness.md").read_text()
+
+
+def test_claims_of_a_whole_run_cut_to_the_maze_tasks():
+    """A whole-config run's claims read as those of its maze jobs: parts on other tasks dropped,
+    each claim's verdict combined again over the parts kept."""
+    from rnnreplay.claims import combine
+    from rnnreplay.robustness import restrict_to_tasks
+
+    whole = pd.read_csv(ROOT / "docs" / "budget" / "claims_1.csv")
+    cut = restrict_to_tasks(whole, ["tmaze", "triangle"])
+    assert set(cut["task"].dropna()) == {"tmaze", "triangle"} and "C1" in set(cut["claim"])
+    assert not {"K1", "K2", "K3", "K4", "C6"} & set(cut["claim"])
+    e1 = cut[cut["claim"] == "E1"]
+    assert len(e1) == 12 and (e1["claim_verdict"] == combine(e1["verdict"].tolist(), "all")).all()
+    kept = whole.merge(cut[["claim", "task", "metric", "comparison"]])
+    assert (kept["verdict"].values == cut["verdict"].values).all()

@@ -157,7 +157,7 @@ def cmd_robustness(args) -> str:
     from .figures.robustness import robustness_figure
 
     text, claims, parts = map_files(args.inputs, args.universes, args.out_csv, args.out_md, args.out_parts,
-                                    args.min_valid_share)
+                                    args.min_valid_share, args.tasks)
     if args.out_png:
         robustness_figure(parts, args.universes, args.out_png)
     return text
@@ -289,6 +289,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out-csv", required=True, help="long table: claim part x universe (verdict, effect, CI, learned)")
     p.add_argument("--out-md", required=True, help="markdown: each claim's and part's class, the wide verdict table")
     p.add_argument("--out-parts", help="CSV: one row per part, its verdict in each universe and its class")
+    p.add_argument("--tasks", nargs="+", help="keep only the claim parts on these tasks (claims of a run of more "
+                   "tasks, e.g. an earlier whole-config run whose jobs on these tasks are a universe's)")
     p.add_argument("--out-png", help="figure: parts x universes coloured by verdict (a PDF is written beside it)")
 
     p = add("report", cmd_report, "write the report's HTML pages: summary table and provenance")

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from .claims import INCONCLUSIVE, INVALID, NOT_REPRODUCED, PART_KEY, REPRODUCED, compare_runs, run_label
+from .claims import INCONCLUSIVE, INVALID, NOT_REPRODUCED, PART_KEY, REPRODUCED, combine, compare_runs, run_label
 
 ROBUST, FRAGILE, REVERSED, UNTESTED = "robust", "fragile", "reversed", "untested"
 SHORT = {REPRODUCED: "R", NOT_REPRODUCED: "N", INCONCLUSIVE: "I", INVALID: "X"}  # verdicts in the wide table
@@ -88,6 +88,19 @@ def robustness_map(claims: dict[str, pd.DataFrame], min_valid_share: float = 0.5
     return parts, pd.DataFrame(table)
 
 
+def restrict_to_tasks(claims: pd.DataFrame, tasks: list[str]) -> pd.DataFrame:
+    """A claims table cut to the parts on ``tasks`` (theory parts, which have no task, stay), each
+    claim's verdict combined again over the parts kept (by its ``combine`` rule, as the claims
+    stage does): the claims of a run of more tasks, read as those of a run of ``tasks`` alone. A
+    part is judged on its own task's networks only, so the parts kept are what a run of ``tasks``
+    alone gives when its jobs are the same."""
+    keep = claims[claims["task"].isna() | (claims["task"].astype(str) == "") | claims["task"].isin(tasks)].copy()
+    for claim, g in keep.groupby("claim", sort=False):
+        keep.loc[g.index, "claim_verdict"] = combine(g["verdict"].tolist(), g["combine"].iloc[0])
+        keep.loc[g.index, "part"] = range(1, len(g) + 1)
+    return keep.reset_index(drop=True)
+
+
 def long_table(claims: dict[str, pd.DataFrame]) -> pd.DataFrame:
     """Every universe's claim parts stacked: claim, task, metric, comparison, universe, verdict,
     claim_verdict, n, mean, ci_low, ci_high (the effect: mean per-seed difference, Spearman rho
@@ -148,16 +161,20 @@ def _part_text(r) -> str:
 
 
 def map_files(inputs: list[str], universes: list[str], out_csv: str, out_md: str, out_parts: str | None = None,
-              min_valid_share: float = 0.5) -> tuple[str, dict, pd.DataFrame]:
+              min_valid_share: float = 0.5, tasks: list[str] | None = None) -> tuple[str, dict, pd.DataFrame]:
     """The robustness stage: read each universe's ``claims.csv`` (``inputs[i]`` of ``universes[i]``),
     write the long table (``out_csv``), the per-part classification (``out_parts``, optional) and
-    the markdown document (``out_md``). Returns (a line for the log, the claims tables by
-    universe, the parts table) so that the caller can draw the figure."""
+    the markdown document (``out_md``). With ``tasks``, every table is first cut to the parts on
+    those tasks (:func:`restrict_to_tasks`; e.g. the claims of an earlier whole-config run whose
+    maze jobs are a universe's). Returns (a line for the log, the claims tables by universe, the
+    parts table) so that the caller can draw the figure."""
     from .io import write_text
 
     if len(inputs) != len(universes) or len(set(universes)) != len(universes):
         raise ValueError(f"--universes: one distinct name per input file ({len(inputs)} inputs, {universes})")
-    claims = {name: pd.read_csv(path, keep_default_na=False, na_values=[""]) for name, path in zip(universes, inputs)}
+    claims = {name: pd.read_csv(path) for name, path in zip(universes, inputs)}
+    if tasks:
+        claims = {name: restrict_to_tasks(t, tasks) for name, t in claims.items()}
     parts, table = robustness_map(claims, min_valid_share)
     write_text(out_csv, long_table(claims).to_csv(index=False))
     if out_parts:

@@ -41,33 +41,12 @@ def _merge(target: dict, override: dict, path: tuple) -> None:
 
 def select_tasks(config: dict, tasks: list[str]) -> dict:
     """``config`` restricted to ``tasks``: the other tasks dropped, with the claim parts and the
-    figure entries that name them (a claim left without parts is dropped; a theory claim stays)."""
-    out = copy.deepcopy(config)
-    keep = set(tasks)
-    out["tasks"] = {name: spec for name, spec in out["tasks"].items() if name in keep}
-    claims = {}
-    for name, spec in (out.get("claims") or {}).items():
-        if name == "decision":
-            claims[name] = spec
-            continue
-        parts = []
-        for comp in spec.get("comparisons", []):
-            if comp.get("kind") == "theory":
-                parts.append(comp)
-                continue
-            named = [t for t in comp.get("tasks", []) if t in keep]
-            if named and comp.get("task_b", named[0]) in keep:
-                parts.append({**comp, "tasks": named})
-        if parts:
-            claims[name] = {**spec, "comparisons": parts}
-    out["claims"] = claims
-    figures = out.get("figures") or {}
-    kr24 = figures.get("kr24") or {}
-    for key in ("tasks", "hd_tasks"):
-        if key in kr24:
-            kr24[key] = [t for t in kr24[key] if t in keep]
-    if figures.get("rat_task") not in keep:
-        figures.pop("rat_task", None)
+    figure entries that name them (a claim left without parts is dropped; a theory claim stays),
+    as a partial run's ``only_tasks`` does (:func:`rnnreplay.config_checks.selected`)."""
+    from .config_checks import selected
+
+    out = selected({**config, "only_tasks": list(tasks)})
+    out.pop("only_tasks", None)
     return out
 
 
