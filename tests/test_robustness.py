@@ -120,6 +120,15 @@ def test_two_universe_tiny_map_end_to_end(tmp_path):
     long = pd.read_csv(out / "robustness.csv")
     assert set(long["universe"]) == {"default", "replay_noise_x1"} and long["learned"].notna().any()
     assert "# Robustness map" in (out / "robustness.md").read_text()
+    # The default run's claims report gains the map's classes (the claims rule passes a kept map).
+    from rnnreplay.claims import claims_files
+
+    claims = ru.universe_configs(_merged(tmp_path / "tiny.yaml", tmp_path / "tiny_robustness.yaml"))["default"]["claims"]
+    md = tmp_path / "claims.md"
+    claims_files(claims, str(out / "default" / "tables" / "metrics.csv"), str(tmp_path / "results/tables/theory_checks.csv"),
+                 str(tmp_path / "claims.csv"), str(md), (str(out / "robustness_parts.csv"), str(out / "robustness_claims.csv")))
+    text = md.read_text()
+    assert "| robustness (map) |" in text and "robust (" in text
 
 
 def test_claims_of_a_whole_run_cut_to_the_maze_tasks():

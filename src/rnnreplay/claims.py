@@ -429,9 +429,15 @@ def _mean_ci(mean, low, high) -> str:
     return "" if pd.isna(mean) else f"{_num(mean)} [{_num(low)}, {_num(high)}]"
 
 
-def claims_markdown(result: pd.DataFrame, decision: dict | None = None) -> str:
-    """A readable report of :func:`evaluate_claims`: one verdict line per claim, then its parts."""
+def claims_markdown(result: pd.DataFrame, decision: dict | None = None, robustness: dict | None = None) -> str:
+    """A readable report of :func:`evaluate_claims`: one verdict line per claim, then its parts.
+    With ``robustness`` (:func:`robustness_columns` of a robustness map), both tables gain a
+    column with each claim's and part's class across the map's universes."""
     dec = {**DECISION_DEFAULTS, **(decision or {})}
+    mapped = robustness is not None
+    claim_class = (lambda c: robustness["claims"].get(c, "not mapped")) if mapped else None  # noqa: E731
+    part_class = (lambda r: robustness["parts"].get(tuple("" if pd.isna(r[k]) else str(r[k]) for k in PART_KEY),  # noqa: E731
+                                                     "not mapped")) if mapped else None
     lines = ["# Claims", "",
              f"Decision rule (fixed in the config before the run): per part, *reproduced* when the "
              f"{dec['ci_level']:.0%} bootstrap CI of the mean per-seed difference lies on the claimed side of 0 "
@@ -446,24 +452,44 @@ def claims_markdown(result: pd.DataFrame, decision: dict | None = None) -> str:
              _gate_text(dec), "",
              "Source: KR24 (Krishna et al. 2024), CR26 (Casco-Rodriguez et al. 2026) or project (analyses this "
              "project adds), read off the claim id (K\\*, C\\*, others).", "",
-             "| claim | source | verdict | statement |", "|---|---|---|---|"]
+             *(["Robustness (map): the claim's or part's class across the universes of the kept robustness map "
+                "(docs/robustness.md): robust (the same verdict wherever the networks learned), fragile, reversed, "
+                "untested; *not mapped* where the map does not judge it.", ""] if mapped else []),
+             "| claim | source | verdict | " + ("robustness (map) | " if mapped else "") + "statement |",
+             "|---|---|---|---|" + ("---|" if mapped else "")]
     groups = list(result.groupby("claim", sort=False))
     groups.sort(key=lambda item: SOURCE_ORDER.index(claim_source(item[0])))  # stable: config order within a source
     for claim, g in groups:
         lines.append(f"| {claim} | {claim_source(claim)} | **{g['claim_verdict'].iloc[0]}** "
-                     f"({parts_text(g['combine'].iloc[0], len(g))}) | {g['statement'].iloc[0]} |")
+                     f"({parts_text(g['combine'].iloc[0], len(g))}) | "
+                     + (f"{claim_class(claim)} | " if mapped else "") + f"{g['statement'].iloc[0]} |")
     lines += ["", "## Parts", "",
               "| claim | task | metric | comparison | claimed | learned | n | mean [95% CI] | p | p_min | d_z | verdict "
-              "| why |",
-              "|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
+              "| " + ("robustness (map) | " if mapped else "") + "why |",
+              "|---|---|---|---|---|---|---|---|---|---|---|---|---|" + ("---|" if mapped else "")]
     for _, r in result.iterrows():
         ci = _mean_ci(r["mean"], r["ci_low"], r["ci_high"])
         learned = "" if pd.isna(r.get("learned")) else r["learned"]
         lines.append(f"| {r['claim']} | {r['task']} | {r['metric']} | {r['comparison']} | {r['direction']} | {learned} "
                      f"| {r['n']} "
                      f"| {ci} | {_num(r['p_value'])} | {_num(r['p_min'])} | {effect_size_text(r['effect_size'])} | {r['verdict']} "
-                     f"| {r['note']} |")
+                     + (f"| {part_class(r)} " if mapped else "") + f"| {r['note']} |")
     return "\n".join(lines) + "\n"
+
+
+def robustness_columns(parts_csv: str, claims_csv: str) -> dict:
+    """The classes of a robustness map for :func:`claims_markdown`: ``{"parts": {(claim, task,
+    metric, comparison): text}, "claims": {claim: text}}``, text e.g. "robust (reproduced)",
+    "fragile"; from the map's per-part and per-claim tables (``robustness_parts.csv``,
+    ``robustness_claims.csv`` of ``rnnreplay robustness``)."""
+    def text(r):
+        holds = "" if pd.isna(r.get("holds")) or not r.get("holds") else f" ({r['holds']})"
+        return f"{r['robustness']}{holds}"
+
+    parts = pd.read_csv(parts_csv)
+    claims = pd.read_csv(claims_csv)
+    return {"parts": {tuple("" if pd.isna(r[k]) else str(r[k]) for k in PART_KEY): text(r) for _, r in parts.iterrows()},
+            "claims": {str(r["claim"]): text(r) for _, r in claims.iterrows()}}
 
 
 def learning_table(table: pd.DataFrame, decision: dict | None = None) -> pd.DataFrame:
@@ -723,10 +749,12 @@ def compare_files(inputs: list[str], values: list[float], out_md: str, axis: str
 
 
 @stage_outputs("out_csv", "out_md")
-def claims_files(claims: dict, metrics: str, theory_checks: str | None, out_csv: str, out_md: str) -> str:
+def claims_files(claims: dict, metrics: str, theory_checks: str | None, out_csv: str, out_md: str,
+                 robustness: tuple[str, str] | None = None) -> str:
     """The claims stage: :func:`evaluate_claims` of the config's ``claims`` section on the long
     metrics table ``metrics`` (CSV) and the theory checks (CSV, or None), written as CSV and
-    markdown. Returns a line for the log (each claim's verdict)."""
+    markdown; with ``robustness`` (a map's parts and claims tables), the markdown shows each
+    claim's and part's class across its universes. Returns a line for the log (each claim's verdict)."""
     from .io import write_text
 
     checks = pd.read_csv(theory_checks) if theory_checks else None
@@ -734,6 +762,7 @@ def claims_files(claims: dict, metrics: str, theory_checks: str | None, out_csv:
     result = evaluate_claims(table, claims, checks)
     write_text(out_csv, result.to_csv(index=False))
     learning = learning_markdown(learning_table(table, claims.get("decision")), claims.get("decision"))
-    write_text(out_md, claims_markdown(result, claims.get("decision")) + "\n" + learning)
+    classes = robustness_columns(*robustness) if robustness else None
+    write_text(out_md, claims_markdown(result, claims.get("decision"), classes) + "\n" + learning)
     verdicts = result.drop_duplicates("claim").set_index("claim")["claim_verdict"]
     return ", ".join(f"{c} {v}" for c, v in verdicts.items()) + f" -> {out_csv}, {out_md}"

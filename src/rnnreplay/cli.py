@@ -157,7 +157,7 @@ def cmd_robustness(args) -> str:
     from .figures.robustness import robustness_figure
 
     text, claims, parts = map_files(args.inputs, args.universes, args.out_csv, args.out_md, args.out_parts,
-                                    args.min_valid_share, args.tasks)
+                                    args.min_valid_share, args.tasks, args.out_claims)
     if args.out_png:
         robustness_figure(parts, args.universes, args.out_png)
     return text
@@ -184,7 +184,9 @@ def cmd_theory(args) -> str:
 def cmd_claims(args) -> str:
     from .claims import claims_files
 
-    return claims_files(_json(args.claims, "--claims"), args.metrics, args.theory_checks, args.out_csv, args.out_md)
+    robustness = tuple(args.robustness) if args.robustness else None
+    return claims_files(_json(args.claims, "--claims"), args.metrics, args.theory_checks, args.out_csv, args.out_md,
+                        robustness)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -266,6 +268,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--theory-checks", help="theory checks CSV, for claims of kind theory")
     p.add_argument("--out-csv", required=True, help="CSV to write: every part's and claim's verdict and numbers")
     p.add_argument("--out-md", required=True, help="markdown to write: the verdicts, parts and learning tables")
+    p.add_argument("--robustness", nargs=2, metavar=("PARTS_CSV", "CLAIMS_CSV"),
+                   help="a robustness map's robustness_parts.csv and robustness_claims.csv: claims.md shows each "
+                        "claim's and part's class across its universes")
 
     p = add("compare", cmd_compare, "the claims of runs that differ in one setting (network width, training "
             "budget) side by side (markdown, figure)")
@@ -289,6 +294,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out-csv", required=True, help="long table: claim part x universe (verdict, effect, CI, learned)")
     p.add_argument("--out-md", required=True, help="markdown: each claim's and part's class, the wide verdict table")
     p.add_argument("--out-parts", help="CSV: one row per part, its verdict in each universe and its class")
+    p.add_argument("--out-claims", help="CSV: one row per claim, its verdict in each universe and its class")
     p.add_argument("--tasks", nargs="+", help="keep only the claim parts on these tasks (claims of a run of more "
                    "tasks, e.g. an earlier whole-config run whose jobs on these tasks are a universe's)")
     p.add_argument("--out-png", help="figure: parts x universes coloured by verdict (a PDF is written beside it)")

@@ -161,10 +161,11 @@ def _part_text(r) -> str:
 
 
 def map_files(inputs: list[str], universes: list[str], out_csv: str, out_md: str, out_parts: str | None = None,
-              min_valid_share: float = 0.5, tasks: list[str] | None = None) -> tuple[str, dict, pd.DataFrame]:
+              min_valid_share: float = 0.5, tasks: list[str] | None = None,
+              out_claims: str | None = None) -> tuple[str, dict, pd.DataFrame]:
     """The robustness stage: read each universe's ``claims.csv`` (``inputs[i]`` of ``universes[i]``),
-    write the long table (``out_csv``), the per-part classification (``out_parts``, optional) and
-    the markdown document (``out_md``). With ``tasks``, every table is first cut to the parts on
+    write the long table (``out_csv``), the per-part and per-claim classifications (``out_parts``,
+    ``out_claims``, optional) and the markdown document (``out_md``). With ``tasks``, every table is first cut to the parts on
     those tasks (:func:`restrict_to_tasks`; e.g. the claims of an earlier whole-config run whose
     maze jobs are a universe's). Returns (a line for the log, the claims tables by universe, the
     parts table) so that the caller can draw the figure."""
@@ -179,6 +180,8 @@ def map_files(inputs: list[str], universes: list[str], out_csv: str, out_md: str
     write_text(out_csv, long_table(claims).to_csv(index=False))
     if out_parts:
         write_text(out_parts, parts.to_csv(index=False))
+    if out_claims:
+        write_text(out_claims, table.to_csv(index=False))
     write_text(out_md, map_markdown(parts, table, universes, min_valid_share))
     counts = parts["robustness"].value_counts()
     text = (f"{len(parts)} parts over {len(universes)} universes: "

@@ -9,10 +9,17 @@ CLAIMS_TARGETS = (
 )
 
 
+# The kept robustness map (docs/robustness/, when this checkout has one): claims.md shows each
+# claim's and part's class across its universes.
+KEPT_MAP = [f"docs/robustness/robustness_{x}.csv" for x in ("parts", "claims")]
+KEPT_MAP = KEPT_MAP if not ROBUSTNESS and all(Path(p).exists() for p in KEPT_MAP) else []
+
+
 rule claims:
     input:
         metrics=ROOT + "tables/metrics.csv",
         theory="results/tables/theory_checks.csv" if CLAIMS_NEED_THEORY else [],
+        robustness=KEPT_MAP,
     output:
         csv=report(ROOT + "claims.csv", caption="../report/claims.rst", category="Claims"),
         md=ROOT + "claims.md",
@@ -25,9 +32,10 @@ rule claims:
     params:
         claims=lambda w: json.dumps(cfg(w).get("claims", {}), sort_keys=True),
         theory=lambda w, input: f"--theory-checks {input.theory}" if CLAIMS_NEED_THEORY else "",
+        robustness=lambda w, input: f"--robustness {input.robustness}" if KEPT_MAP else "",
     shell:
         "python -m rnnreplay claims --claims {params.claims:q} --metrics {input.metrics} {params.theory} "
-        "--out-csv {output.csv} --out-md {output.md} 2> {log}"
+        "{params.robustness} --out-csv {output.csv} --out-md {output.md} 2> {log}"
 
 
 rule figure_verdicts:

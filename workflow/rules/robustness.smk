@@ -3,7 +3,9 @@
 
 ROBUSTNESS_RULE = (config.get("robustness") or {}).get("rule") or {}
 ROBUSTNESS_TARGETS = (
-    [f"results/robustness/robustness{x}" for x in (".csv", "_parts.csv", ".md", ".png")] if ROBUSTNESS else []
+    [f"results/robustness/robustness{x}" for x in (".csv", "_parts.csv", "_claims.csv", ".md", ".png")]
+    if ROBUSTNESS
+    else []
 )
 
 
@@ -13,6 +15,7 @@ rule robustness:
     output:
         csv="results/robustness/robustness.csv",
         parts="results/robustness/robustness_parts.csv",
+        claims="results/robustness/robustness_claims.csv",
         md="results/robustness/robustness.md",
         png="results/robustness/robustness.png",
     log:
@@ -26,5 +29,6 @@ rule robustness:
         min_valid_share=ROBUSTNESS_RULE.get("min_valid_share", 0.5),
     shell:
         "python -m rnnreplay robustness --inputs {input} --universes {params.universes} "
-        "--min-valid-share {params.min_valid_share} --out-csv {output.csv} --out-parts {output.parts} --out-md {output.md} "
+        "--min-valid-share {params.min_valid_share} --out-csv {output.csv} --out-parts {output.parts} --out-claims {output.claims} "
+        "--out-md {output.md} "
         "--out-png {output.png} 2> {log}"
