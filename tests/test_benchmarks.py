@@ -36,3 +36,24 @@ def test_gpu_benchmark_skips_without_gpu(tmp_path):
     lines = proc.stdout.strip().splitlines()
     assert len(lines) == 1 and "skip" in lines[0].lower() and "cuda" in lines[0].lower()
     assert not (tmp_path / "gpu").exists() or not any((tmp_path / "gpu").iterdir())
+
+
+def test_gpu_benchmark_runs_on_cpu_at_tiny_sizes(tmp_path):
+    """--device cpu: every section of bench_gpu.py at tiny sizes, each in its own process, and the
+    projections from the rows; the script the GPU run depends on works before a GPU sees it."""
+    proc = subprocess.run([sys.executable, str(BENCH / "bench_gpu.py"), "--device", "cpu", "--out", str(tmp_path)],
+                          capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    summary = json.loads((tmp_path / "gpu_summary.json").read_text())
+    status = {r["section"]: r["status"] for r in summary["rows"] if r.get("measure") == "(section status)"}
+    assert status == dict.fromkeys(("gemm", "agreement", "default", "kr24", "process"), "ok")
+    rows = summary["rows"]
+    assert all(r["ok"] for r in rows if r["section"] == "agreement" and "check" in r)
+    for section in ("default", "kr24"):
+        assert {(r["measure"], r.get("members")) for r in rows if r["section"] == section} >= {
+            ("model step", 1), ("model step", 5), ("data included (train_ensemble)", 1),
+            ("data included (train_ensemble)", 5)}
+    assert [r["members"] for r in rows if r["section"] == "process" and "ms_per_step" in r] == [1, 2]
+    configs = {p["config"]: p for p in summary["projections"]}
+    assert configs["paper.yaml"]["training_jobs"] == 79 and configs["kr24_paper.yaml"]["networks"] == 50
+    assert 0 < configs["kr24_paper.yaml"]["serial_training_min"] < configs["paper.yaml"]["serial_training_min"]
