@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import hashlib
 import json
 import math
@@ -141,9 +140,11 @@ def train_ensemble(
     (task, variant), as one :class:`rnnreplay.model.Ensemble`. Each member has exactly the initial
     weights, batches, masks, noise stream, loss and gradient clipping it would have alone, and on
     CPU its weights and losses equal its single-network run bit for bit (tests/test_ensemble.py).
+    Members may also be other variants of the task (other knobs and mechanisms, the same training
+    settings): each then equals its single run to float32 rounding (tests/test_mixed_ensemble.py).
 
     Args:
-        jobs: what to train, one job per member, equal but for the seed: the task, the cell's
+        jobs: what to train, one job per member, equal but for the seed (or the variant): the task, the cell's
             knobs during training, the mechanisms acting in training, the settings (``steps``,
             ``batch``, ``lr`` and its schedule, ``masking`` k, ``grad_clip``, a ``curriculum`` of
             path lengths). Each member's init, batch, mask and noise seeds derive from its
@@ -172,14 +173,16 @@ def train_ensemble(
     from .model import Ensemble
 
     first_job = jobs[0]
-    if any(dataclasses.replace(job, seed=first_job.seed) != first_job for job in jobs):
-        raise ValueError("an ensemble's members must share task, variant, knobs and settings (all but the seed)")
-    task, settings, mechanisms = first_job.task.build(), first_job.settings, first_job.mechanisms
+    if any((job.task, job.settings) != (first_job.task, first_job.settings) for job in jobs):
+        raise ValueError("an ensemble's members must share the task and the training settings")
+    task, settings = first_job.task.build(), first_job.settings
     models = [initial_model(job, task).to(device) for job in jobs]
     rngs = [np.random.default_rng(derive_seed(*job.seed_parts, "batches")) for job in jobs]
     noise_gens = [torch.Generator(device=device).manual_seed(derive_seed(*job.seed_parts, "noise") % 2**63)
                   for job in jobs]
     ensemble = Ensemble(models)
+    adaptations = [job.mechanisms.adaptation for job in jobs]  # each member's own (variants may differ)
+    momenta = [job.mechanisms.momentum for job in jobs]
     optimiser = torch.optim.Adam(ensemble.parameters(), lr=settings.lr)
     steps, batch_size, clip = settings.steps, settings.batch, settings.grad_clip
     scheduled = settings.lr_schedule != "constant" or settings.lr_warmup > 0
@@ -213,8 +216,8 @@ def train_ensemble(
             batches = device_batches(rngs, step)
         else:
             batches = [_batch(task, pool, rng, settings, step, batch_size, device) for pool, rng in zip(pools, rngs)]
-        outputs = ensemble([b[0] for b in batches], [b[2] for b in batches], adaptation=mechanisms.adaptation,
-                           momentum=mechanisms.momentum, generators=noise_gens)
+        outputs = ensemble([b[0] for b in batches], [b[2] for b in batches], adaptation=adaptations,
+                           momentum=momenta, generators=noise_gens)
         member_losses = [torch.nn.functional.mse_loss(out, b[1]) for out, b in zip(outputs, batches)]
         for job, loss in zip(jobs, member_losses):
             if not torch.isfinite(loss):
@@ -285,8 +288,9 @@ def train_file(jobs: list[TrainJob], train_paths: list, out_models: list, out_lo
                          f"(got {len(train_paths)}, {len(out_models)}, {len(out_losses)})")
     pools = [read_paths(path, job.task, "train", job.seed)["position"].values for job, path in zip(jobs, train_paths)]
     name = f"{jobs[0].task.name}/{jobs[0].variant}"
+    where = "torch" if use_torch_batches(batches, device) else "numpy"
     log(f"train {name} seeds {' '.join(str(j.seed) for j in jobs)}: device {device}, "
-        f"torch threads {torch.get_num_threads()}, batches {'torch' if use_torch_batches(batches, device) else 'numpy'}")
+        f"torch threads {torch.get_num_threads()}, batches {where}")
     models, losses = train_ensemble(jobs, pools, device=device, log=log, checkpoint=checkpoint, log_every=log_every,
                                     checkpoint_every=checkpoint_every, batches=batches)
     for job, model, loss, out_model, out_loss in zip(jobs, models, losses, out_models, out_losses):

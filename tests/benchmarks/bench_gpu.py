@@ -107,7 +107,8 @@ def section_gemm(args, sink: Sink) -> None:
     sink.add({"measure": f"TF32 GEMM {'x'.join(map(str, big))}", "tflops": gemm_tflops(device, big, tf32=True)})
     sink.add({"measure": "fp32 GEMM 200x512x512 (KR24 batch x hidden x hidden)",
               "tflops": gemm_tflops(device, (200, 512, 512), calls=200)})
-    sink.add({"measure": "fp32 batched GEMM 80 x 200x512x512", "tflops": gemm_tflops(device, (200, 512, 512), batch=80)})
+    sink.add({"measure": "fp32 batched GEMM 80 x 200x512x512",
+              "tflops": gemm_tflops(device, (200, 512, 512), batch=80)})
 
 
 def section_agreement(args, sink: Sink) -> None:
@@ -383,10 +384,10 @@ def report(args, rows: list[dict]) -> None:
     cols = ["section", "measure", "shape", "members", "ms_per_network", "ms_per_step", "fraction_of_gemm", "tflops",
             "process_wall_s", "check", "case", "max_diff", "tolerance", "unit", "ok", "status", "error"]
     proj = projections(rows)
-    text = (f"Machine: {common.machine()}; GPU: {torch.cuda.get_device_name(0) if args.device.type == 'cuda' else 'none'}\n\n"
-            + common.table(rows, cols) + "\n\nProjected training time on this GPU\n\n"
-            + common.table(proj, ["config", "training_jobs", "networks", "serial_training_min", "longest_job_min", "fit"])
-            + "\n")
+    gpu = torch.cuda.get_device_name(0) if args.device.type == "cuda" else "none"
+    columns = ["config", "training_jobs", "networks", "serial_training_min", "longest_job_min", "fit"]
+    text = (f"Machine: {common.machine()}; GPU: {gpu}\n\n" + common.table(rows, cols)
+            + "\n\nProjected training time on this GPU\n\n" + common.table(proj, columns) + "\n")
     print("\n" + text)
     (args.out / "gpu_summary.md").write_text(text)
     (args.out / "gpu_summary.json").write_text(json.dumps({"machine": common.machine(), "rows": rows,

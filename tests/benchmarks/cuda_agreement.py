@@ -30,7 +30,8 @@ from rnnreplay.tasks import make_task
 from rnnreplay.train import train_ensemble
 
 TASKS = {"tmaze": ("tmaze", {}), "triangle_arena": ("triangle", {"mode": "arena"}),
-         "openfield": ("openfield", {"n_cells": 64}), "openfield_biased": ("openfield", {"n_cells": 64, "biased": True}),
+         "openfield": ("openfield", {"n_cells": 64}),
+         "openfield_biased": ("openfield", {"n_cells": 64, "biased": True}),
          "headdirection": ("headdirection", {"n_cells": 64}),
          "headdirection_biased": ("headdirection", {"n_cells": 64, "biased": True}),
          "rat": ("rat", {"n_cells": 64}), "rat_velocity": ("rat", {"n_cells": 64, "input": "velocity"})}
