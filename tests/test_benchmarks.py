@@ -54,6 +54,9 @@ def test_gpu_benchmark_runs_on_cpu_at_tiny_sizes(tmp_path):
             ("model step", 1), ("model step", 5), ("data included (train_ensemble)", 1),
             ("data included (train_ensemble)", 5)}
     assert [r["members"] for r in rows if r["section"] == "process" and "ms_per_step" in r] == [1, 2]
-    configs = {p["config"]: p for p in summary["projections"]}
-    assert configs["paper.yaml"]["training_jobs"] == 79 and configs["kr24_paper.yaml"]["networks"] == 50
-    assert 0 < configs["kr24_paper.yaml"]["serial_training_min"] < configs["paper.yaml"]["serial_training_min"]
+    configs = {(p["config"], p["grouping"]): p for p in summary["projections"]}
+    paper, kr24 = configs["paper.yaml", "per variant"], configs["kr24_paper.yaml", "per variant"]
+    assert paper["training_jobs"] == 79 and paper["networks"] == 395 and kr24["networks"] == 50
+    assert 0 < kr24["serial_training_min"] < paper["serial_training_min"]
+    grouped = configs["paper.yaml", "per task (cuda)"]
+    assert grouped["networks"] == 395 and grouped["training_jobs"] < 79

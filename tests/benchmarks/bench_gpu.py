@@ -210,6 +210,11 @@ def steps_section(name: str, args, sink: Sink) -> None:
     for label, (cell_knobs, cell) in variants.items():
         jobs = _jobs(task_setup, hidden, batch, cell_knobs, five, 8, cell)
         add(label, five, model_step_seconds(jobs, pool, device, 2, 5), counted=cell == "rnn")
+    # a grouped job (train_group: task): noisy and noiseless members side by side, 5 seeds each
+    mixed = _jobs(task_setup, hidden, batch, knobs, five, 8) + _jobs(task_setup, hidden, batch, dict(knobs, sigma=0.0),
+                                                                      five, 8)
+    add("data included, noisy + noiseless (a grouped job)", 2 * five,
+        train_step_seconds(mixed, [pool] * len(mixed), device, warmup=2))
     if device.type == "cuda":
         torch.backends.cuda.matmul.allow_tf32 = True
         try:
@@ -303,16 +308,20 @@ def fit_step_cost(rows: list[dict]) -> tuple[float, float] | None:
     return max(a, 0.0), max(b, 0.0)
 
 
-def training_jobs(config: dict) -> list[dict]:
-    """Every training job of a config: task, variant, members, hidden, batch, code size, and the
-    (optimiser steps, path length) of each curriculum stage."""
+def training_jobs(config: dict, grouped: bool) -> list[dict]:
+    """Every training job of a config, one per trained variant or (``grouped``, as the workflow
+    runs on CUDA) one per group of a task's variants (rnnreplay.config.train_groups): task,
+    variants, members, hidden, batch, code size, and the (optimiser steps, path length) of each
+    curriculum stage."""
     from rnnreplay import config as rc
 
     jobs = []
     for task in config["tasks"]:
         built = rc.task_setup(config, task).build()
         length = rc.data_sizes(config, task)["steps"]
-        for variant in rc.task_trained_variants(config, task):
+        groups = rc.train_groups(config, task) if grouped else [[v] for v in rc.task_trained_variants(config, task)]
+        for group in groups:
+            variant = group[0]
             knobs, settings = rc.cell_knobs(config, task, variant), rc.train_settings(config, task, variant)
             stages, done = [], 0
             for stage_steps, stage_length in settings.curriculum:
@@ -320,7 +329,8 @@ def training_jobs(config: dict) -> list[dict]:
                 stages.append((take, min(int(stage_length), length)))
                 done += take
             stages.append((settings.steps - done, length))
-            jobs.append({"task": task, "variant": variant, "members": len(config["seeds"]), "hidden": knobs["hidden"],
+            jobs.append({"task": task, "variants": group, "members": len(config["seeds"]) * len(group),
+                         "hidden": knobs["hidden"],
                          "batch": settings.batch, "code": built.code_dim, "gru": knobs.get("cell") == "gru",
                          "stages": stages})
     return jobs
@@ -345,14 +355,17 @@ def projections(rows: list[dict]) -> list[dict]:
                        ("kr24_paper.yaml", common.ROOT / "workflow/configs/kr24_paper.yaml"),
                        ("paper.yaml", common.ROOT / "workflow/configs/paper.yaml")):
         config = rc.load_config(path)
-        times = []
-        for job in training_jobs(config):
-            n, s, bsz, c = job["hidden"], job["members"], job["batch"], job["code"]
-            seconds = sum(k * t * (a + b * s * bsz * n * (n + c)) for k, t in job["stages"])
-            times.append(seconds * (gru if job["gru"] else 1.0))
-        out.append({"config": name, "training_jobs": len(times), "networks": len(times) * len(config["seeds"]),
-                    "serial_training_min": sum(times) / 60, "longest_job_min": max(times) / 60,
-                    "fit": f"T x ({a * 1e6:.3g} us + {b * 1e15:.3g} fs x S B N (N+C)); GRU x {gru:.2g}"})
+        for grouped in (False, True):
+            times, networks = [], 0
+            for job in training_jobs(config, grouped):
+                n, s, bsz, c = job["hidden"], job["members"], job["batch"], job["code"]
+                seconds = sum(k * t * (a + b * s * bsz * n * (n + c)) for k, t in job["stages"])
+                times.append(seconds * (gru if job["gru"] else 1.0))
+                networks += s
+            out.append({"config": name, "grouping": "per task (cuda)" if grouped else "per variant",
+                        "training_jobs": len(times), "networks": networks,
+                        "serial_training_min": sum(times) / 60, "longest_job_min": max(times) / 60,
+                        "fit": f"T x ({a * 1e6:.3g} us + {b * 1e15:.3g} fs x S B N (N+C)); GRU x {gru:.2g}"})
     return out
 
 
@@ -385,7 +398,7 @@ def report(args, rows: list[dict]) -> None:
             "process_wall_s", "check", "case", "max_diff", "tolerance", "unit", "ok", "status", "error"]
     proj = projections(rows)
     gpu = torch.cuda.get_device_name(0) if args.device.type == "cuda" else "none"
-    columns = ["config", "training_jobs", "networks", "serial_training_min", "longest_job_min", "fit"]
+    columns = ["config", "grouping", "training_jobs", "networks", "serial_training_min", "longest_job_min", "fit"]
     text = (f"Machine: {common.machine()}; GPU: {gpu}\n\n" + common.table(rows, cols)
             + "\n\nProjected training time on this GPU\n\n" + common.table(proj, columns) + "\n")
     print("\n" + text)

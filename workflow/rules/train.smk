@@ -25,4 +25,6 @@ rule train:
     shell:
         "python -m rnnreplay train --job {params.job:q} --train-paths {input.paths} "
         "--out-model {output.model} --out-loss {output.loss} --threads {threads} --checkpoint {params.checkpoint} 2> {log}"
+
+
 include: "train_grouped.smk"  # device cuda: a task's variants trained side by side, one job per group
