@@ -396,7 +396,10 @@ def run_sections(args) -> list[dict]:
 def report(args, rows: list[dict]) -> None:
     cols = ["section", "measure", "shape", "members", "ms_per_network", "ms_per_step", "fraction_of_gemm", "tflops",
             "process_wall_s", "check", "case", "max_diff", "tolerance", "unit", "ok", "status", "error"]
-    proj = projections(rows)
+    try:
+        proj = projections(rows)
+    except Exception as exc:  # e.g. a package the configs need is missing: the rows above still count
+        proj = [{"config": f"(projections failed: {type(exc).__name__}: {exc})"}]
     gpu = torch.cuda.get_device_name(0) if args.device.type == "cuda" else "none"
     columns = ["config", "grouping", "training_jobs", "networks", "serial_training_min", "longest_job_min", "fit"]
     text = (f"Machine: {common.machine()}; GPU: {gpu}\n\n" + common.table(rows, cols)
