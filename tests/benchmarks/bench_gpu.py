@@ -47,7 +47,7 @@ import common
 import numpy as np
 import torch
 
-LIMITS = {"gemm": 20, "agreement": 45, "default": 45, "kr24": 95, "process": 85}  # seconds per section
+LIMITS = {"gemm": 15, "agreement": 40, "default": 40, "kr24": 95, "process": 85}  # seconds per section
 MEMBERS = (1, 5, 20, 80)
 SHAPES = {  # (task setup, hidden N, batch B, steps T, cell knobs)
     "default": (("tmaze", "tmaze", {"returns": True}), 128, 64, 60, dict(leak=0.2, sigma=0.03)),
