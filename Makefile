@@ -7,7 +7,7 @@ TORCH ?= torch==2.13.0
 PY := $(VENV)/bin/python
 export PATH := $(abspath $(VENV))/bin:$(PATH)
 
-.PHONY: install reproduce quick test test-cluster dry-run lint report bench clean
+.PHONY: install reproduce quick test test-cluster dry-run lint report bench bench-gpu clean
 
 install: $(VENV)/.installed
 
@@ -50,6 +50,12 @@ report: install
 BENCH_ARGS ?=
 bench: install
 	$(PY) tests/benchmarks/run_all.py $(BENCH_ARGS)
+
+# Training on one GPU (under 5 minutes; exits 0 with one line where there is none): tables and JSON
+# under results/benchmarks/gpu/. BENCH_GPU_ARGS: e.g. "--sections kr24 process" or "--limits kr24=200".
+BENCH_GPU_ARGS ?=
+bench-gpu: install
+	$(PY) tests/benchmarks/bench_gpu.py --out results/benchmarks/gpu $(BENCH_GPU_ARGS)
 
 clean:
 	rm -rf results/data results/models results/replay results/metrics results/tables results/figures \

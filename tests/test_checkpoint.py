@@ -176,5 +176,5 @@ def test_ensemble_members_equal_single_runs(tmp_path):
         np.testing.assert_array_equal(loss["loss"].values, alone_loss["loss"].values)
         for name, value in alone.state_dict().items():
             assert torch.equal(value, model.state_dict()[name]), (job.seed, name)
-    with pytest.raises(ValueError, match="all but the seed"):
-        train_ensemble([jobs[0], train_job(cfg, "tmaze", "noleak", 1)], pools[:2])
+    with pytest.raises(ValueError, match="share the task and the training settings"):
+        train_ensemble([jobs[0], train_job(cfg, "triangle", "leak_adapt_mom", 1)], pools[:2])

@@ -176,7 +176,7 @@ def shipped_configs():
 @pytest.mark.parametrize("path", shipped_configs(), ids=lambda p: p.name)
 def test_every_shipped_knob_combination_runs_on_the_fused_path(path):
     """Each task's variants, trained and replay cells alike (the GRU is another cell)."""
-    cfg = rc.load_yaml(path)
+    cfg = rc.load_config(path)  # with the config it extends, if any (paper.yaml: kr24_paper.yaml)
     checked = 0
     for task in cfg["tasks"]:
         for variant in rc.task_variants(cfg, task):

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from rnnreplay.config import task_trained_variants
+from rnnreplay.config import load_config, task_trained_variants
 from test_workflow import ROOT, job_counts, snakemake
 
 pytestmark = pytest.mark.workflow
@@ -47,7 +47,7 @@ def train_resources(output: str) -> list[dict]:
 
 def test_paper_dry_run_through_slurm_profile_sizes_training_from_config(tmp_path):
     pytest.importorskip("snakemake_executor_plugin_slurm", reason="the slurm extra: pip install -e '.[slurm]'")
-    paper = yaml.safe_load((ROOT / "workflow" / "configs" / "paper.yaml").read_text())
+    paper = load_config(ROOT / "workflow" / "configs" / "paper.yaml")  # with kr24_paper.yaml, which it extends
     proc = snakemake("-n", "--workflow-profile", str(PROFILES / "slurm"), "--configfile",
                      str(ROOT / "workflow" / "configs" / "paper.yaml"), "--directory", str(tmp_path))
     counts = job_counts(proc.stdout)

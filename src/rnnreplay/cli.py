@@ -88,10 +88,14 @@ def _compute_setup(args):
     from .jobs import run_config
     from .train import select_device
 
+    from .train import set_precision
+
     keep_freed_memory()
     if args.threads:
         torch.set_num_threads(args.threads)
-    return select_device(args.device or run_config().get("device", "cpu"))
+    device = select_device(args.device or run_config().get("device", "cpu"))
+    set_precision(getattr(args, "precision", None) or run_config().get("precision", "float32"), device)
+    return device
 
 
 def cmd_synthesize(args) -> str:
@@ -109,6 +113,7 @@ def cmd_train(args) -> str:
     intervals = run_config().get("train", {})
     return train_file(jobs, args.train_paths, args.out_model, args.out_loss, device=_compute_setup(args),
                       log=_log, checkpoint=args.checkpoint,
+                      batches=args.batch_encoding or run_config().get("batch_encoding", "auto"),
                       log_every=args.log_every or intervals.get("log_every", 100),
                       checkpoint_every=args.checkpoint_every if args.checkpoint_every is not None
                       else intervals.get("checkpoint_every", 0))
@@ -203,6 +208,9 @@ def build_parser() -> argparse.ArgumentParser:
             p.add_argument("--threads", type=int, default=None, help="torch CPU threads (the job's threads)")
             p.add_argument("--device", help="cpu | cuda | auto (CUDA when present); default: the workflow "
                                             "config's device, else cpu")
+            p.add_argument("--precision", choices=["float32", "tf32"],
+                           help="float32 products on CUDA: float32 (full) or tf32; default: the workflow config's "
+                                "precision, else float32. No effect on CPU")
         return p
 
     p = add("synthesize", cmd_synthesize, "draw a task's train or test paths into a NetCDF file", job=True)
@@ -214,6 +222,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out-model", nargs="+", required=True, help="one model file per job")
     p.add_argument("--out-loss", nargs="+", required=True, help="one loss file per job")
     p.add_argument("--checkpoint", help="resumable checkpoint file, removed once the outputs are written")
+    p.add_argument("--batch-encoding", choices=["auto", "numpy", "torch"],
+                   help="where each step's batch is gathered, masked and encoded: torch on the device, numpy on "
+                        "the CPU, auto (torch on CUDA, numpy on CPU); default: the workflow config's batch_encoding")
     p.add_argument("--checkpoint-every", type=int, help="steps between checkpoints (0 = none); default: the "
                                                         "workflow config's train.checkpoint_every, else 0")
     p.add_argument("--log-every", type=int, help="steps between progress lines; default: the workflow config's "

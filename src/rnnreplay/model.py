@@ -59,12 +59,33 @@ class CellState(NamedTuple):
 @dataclass(frozen=True)
 class Knobs:
     """The mechanism rates one run uses, the mechanism switches applied (off: friction 1,
-    adapt_rate 0). Dimensionless, per step."""
+    adapt_rate 0). Dimensionless, per step. Each is a float, or for an ensemble whose members
+    differ in their knobs an (S, 1, 1) float32 tensor, member s's rate in row s
+    (:func:`member_knobs`)."""
 
     leak: float  # lambda_r
     friction: float  # lambda_v (1 = no momentum)
     adapt_rate: float  # lambda_a = 1 / tau_a (0 = adaptation off)
     adapt_strength: float  # b_a
+
+
+def member_knobs(knobs: list[Knobs], like: torch.Tensor) -> Knobs:
+    """The knobs of S members that differ, as one :class:`Knobs` of (S, 1, 1) tensors (``like``'s
+    device and dtype) that broadcast over an ensemble's (S, B, N) state."""
+    column = lambda name: torch.tensor([getattr(k, name) for k in knobs], device=like.device,  # noqa: E731
+                                       dtype=like.dtype).view(-1, 1, 1)
+    return Knobs(leak=column("leak"), friction=column("friction"), adapt_rate=column("adapt_rate"),
+                 adapt_strength=column("adapt_strength"))
+
+
+def _uses(flags) -> bool:
+    """Whether a mechanism acts: a bool, or for per-member knobs a bool tensor (any member)."""
+    return bool(flags.any()) if isinstance(flags, torch.Tensor) else bool(flags)
+
+
+def _add_scaled(y: torch.Tensor, x: torch.Tensor, scale) -> torch.Tensor:
+    """y += scale * x in place: ``scale`` a float (torch's ``alpha``) or a per-member tensor."""
+    return y.addcmul_(x, scale) if isinstance(scale, torch.Tensor) else y.add_(x, alpha=scale)
 
 
 class NoisyRNN(nn.Module):
@@ -215,9 +236,13 @@ class Ensemble(nn.Module):
 
     @property
     def fused(self) -> bool:
-        """Whether the members run as one batched fused loop (all fused :class:`NoisyRNN` with equal knobs)."""
+        """Whether the members run as one batched fused loop: all fused :class:`NoisyRNN` of one
+        width, activation and noise kind (their leak, adaptation, momentum and noise std may
+        differ: :meth:`forward` then passes them as per-member tensors)."""
         first = self.members[0]
-        return all(isinstance(m, NoisyRNN) and m.fused and m.params == first.params for m in self.members)
+        shared = lambda p: (p.hidden, p.activation, p.noise)  # noqa: E731
+        return all(isinstance(m, NoisyRNN) and m.fused and shared(m.params) == shared(first.params)
+                   for m in self.members)
 
     def forward(self, inputs: list, start_code: list, *, steps: int | None = None, adaptation: bool = True,
                 momentum: bool = True, noise_multiplier: float = 1.0, generators: list | None = None,
@@ -227,7 +252,12 @@ class Ensemble(nn.Module):
         Args:
             inputs: S inputs (B, T, D_in), or None for zero input over ``steps``.
             start_code: S start codes (B, C).
+            adaptation, momentum: as :meth:`NoisyRNN.forward`, for every member, or S of them.
             generators: S torch generators, one noise stream per member (None: the global one).
+
+        Members with equal knobs run the very arithmetic of a network alone (bitwise on CPU);
+        members whose knobs differ (other variants of a task, trained side by side) run with
+        per-member rate tensors, equal to their single runs to float32 rounding.
 
         Returns:
             S outputs (B, T, C), and S hidden (B, T, N) if asked.
@@ -235,10 +265,12 @@ class Ensemble(nn.Module):
         size = len(self.members)
         inputs = [None] * size if inputs is None else inputs
         generators = [None] * size if generators is None else generators
-        kw = dict(adaptation=adaptation, momentum=momentum, noise_multiplier=noise_multiplier)
+        adaptations = list(adaptation) if isinstance(adaptation, (list, tuple)) else [adaptation] * size
+        momenta = list(momentum) if isinstance(momentum, (list, tuple)) else [momentum] * size
         if not self.fused or any(g is None for g in generators):
-            runs = [m(u, c, steps=steps, generator=g, return_hidden=True, progress=progress, **kw)
-                    for m, u, c, g in zip(self.members, inputs, start_code, generators)]
+            runs = [m(u, c, steps=steps, generator=g, return_hidden=True, progress=progress, adaptation=ad,
+                      momentum=mo, noise_multiplier=noise_multiplier)
+                    for m, u, c, g, ad, mo in zip(self.members, inputs, start_code, generators, adaptations, momenta)]
             outputs, hidden = [o for o, _ in runs], [h for _, h in runs]
             return (outputs, hidden) if return_hidden else outputs
         first = self.members[0]
@@ -248,10 +280,12 @@ class Ensemble(nn.Module):
         # of a network alone); each step's (S, B, N) is a strided view.
         r0 = torch.stack([m.encoder(c) for m, c in zip(self.members, start_code)])  # (S, B, N): r_0
         drive = torch.stack([input_drive(m.input, u, batch, steps) for m, u in zip(self.members, inputs)])
-        knobs = first.knobs(adaptation, momentum)
+        each = [m.knobs(ad, mo) for m, ad, mo in zip(self.members, adaptations, momenta)]
+        knobs = each[0] if all(k == each[0] for k in each) else member_knobs(each, r0)
+        stds = [m.params.noise_std * noise_multiplier for m in self.members]
         steps = drive.shape[1]
-        noise = _NoiseStream(p.noise, (r0.shape[0], steps) + r0.shape[1:], p.noise_std * noise_multiplier, r0,
-                             generators)
+        noise = _NoiseStream(p.noise, (r0.shape[0], steps) + r0.shape[1:], stds[0] if len(set(stds)) == 1 else stds,
+                             r0, generators)
         weight = torch.stack([m.recurrent.weight for m in self.members])  # (S, N, N)
         if torch.is_grad_enabled() and any(x.requires_grad for x in (r0, drive, weight)):
             hidden_stbn = _CellSequence.apply(r0, drive, weight, knobs, p.activation, noise)
@@ -303,7 +337,7 @@ class _NoiseStream:
         self._start, self._block, self._length = None, None, 0
 
     def __bool__(self):
-        return self.std != 0
+        return any(s != 0 for s in self.std) if isinstance(self.std, (list, tuple)) else self.std != 0
 
     def step(self, t: int) -> torch.Tensor:
         """Noise of step t ((B, N), or (S, B, N) for an ensemble); steps must be asked for in
@@ -313,8 +347,10 @@ class _NoiseStream:
             member = (n,) + tuple(self.shape[-2:])
             if self.members:  # (S, n, B, N): each member's own stream, drawn into its own slice
                 self._block = self.like.new_empty((len(self.generator),) + member)
-                for block, g in zip(self._block, self.generator):
-                    draw_noise(self.kind, member, self.std, self.like, g, out=block)
+                stds = self.std if isinstance(self.std, (list, tuple)) else [self.std] * len(self.generator)
+                for block, g, std in zip(self._block, self.generator, stds):
+                    if draw_noise(self.kind, member, std, self.like, g, out=block) is None:
+                        block.zero_()  # a noiseless member beside noisy ones
             else:
                 self._block = draw_noise(self.kind, member, self.std, self.like, self.generator)
             self._start, self._length = t, n
@@ -396,8 +432,8 @@ def _run_cell(r0, drive, weight, k: Knobs, activation: str, noise: _NoiseStream,
     pre_buf = None if keep_pre else torch.empty_like(r0)
     dr = torch.empty_like(r0)
     matmul = torch.bmm if members else torch.mm
-    momentum = k.friction != 1.0
-    adapting = k.adapt_rate > 0
+    momentum = _uses(k.friction != 1.0)
+    adapting = _uses(k.adapt_rate > 0)
     adapt_scale = k.adapt_rate * k.adapt_strength  # lambda_a b_a
     v = torch.zeros_like(r0) if momentum else None
     a = torch.zeros_like(r0) if adapting else None
@@ -446,7 +482,7 @@ class _CellSequence(torch.autograd.Function):
         k = ctx.knobs
         members = weight.dim() == 3
         steps = hidden.shape[1 if members else 0]
-        momentum, adapting = k.friction != 1.0, k.adapt_rate > 0
+        momentum, adapting = _uses(k.friction != 1.0), _uses(k.adapt_rate > 0)
         adapt_scale = k.adapt_rate * k.adapt_strength  # lambda_a b_a
         g_pre = torch.empty_like(hidden)  # ([S,] T, B, N): also the gradient of drive
         lr = torch.zeros_like(r0)
@@ -461,7 +497,10 @@ class _CellSequence(torch.autograd.Function):
             _activation_grad(gv, _step(pres, t, members), ctx.activation, out=g)
             g.mul_(k.leak)
             if momentum:
-                lr.sub_(gv, alpha=k.leak)
+                if isinstance(k.leak, torch.Tensor):  # members with their own leak
+                    lr.addcmul_(gv, k.leak, value=-1.0)
+                else:
+                    lr.sub_(gv, alpha=k.leak)
                 torch.mul(gv, 1.0 - k.friction, out=lv)
             else:
                 lr.mul_(1.0 - k.leak)
@@ -470,7 +509,7 @@ class _CellSequence(torch.autograd.Function):
             else:
                 lr.addmm_(g, weight)
             if adapting:
-                lr.add_(la, alpha=adapt_scale)
+                _add_scaled(lr, la, adapt_scale)
                 la.mul_(1.0 - k.adapt_rate).sub_(g)
         grad_weight = None
         if ctx.needs_input_grad[2]:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import hashlib
 import json
 import math
@@ -48,6 +47,22 @@ def build_model(task: Task, params: CellParams, seed: int) -> torch.nn.Module:
     return make_cell(n_in=task.input_dim, n_out=task.code_dim, params=params)
 
 
+PRECISIONS = ("float32", "tf32")
+
+
+def set_precision(precision: str, device: torch.device) -> None:
+    """The arithmetic of float32 matrix products and convolutions on CUDA: ``float32`` (full
+    precision, the default) or ``tf32`` (TensorFloat-32 tensor cores: inputs rounded to a 10-bit
+    mantissa, float32 accumulation). CPU arithmetic is never changed (nothing is set off CUDA)."""
+    if precision not in PRECISIONS:
+        raise ValueError(f"precision must be one of {PRECISIONS}, got {precision!r}")
+    if device.type != "cuda":
+        return
+    tf32 = precision == "tf32"
+    torch.backends.cuda.matmul.allow_tf32 = tf32
+    torch.backends.cudnn.allow_tf32 = tf32
+
+
 LR_SCHEDULES = ("constant", "cosine")
 
 
@@ -87,10 +102,15 @@ def initial_model(job: TrainJob, task: Task | None = None) -> torch.nn.Module:
     return build_model(task, job.cell, derive_seed(*job.seed_parts, "init"))
 
 
-def checkpoint_key(jobs: list[TrainJob], pools: list[np.ndarray], device: torch.device) -> str:
+def checkpoint_key(jobs: list[TrainJob], pools: list[np.ndarray], device: torch.device,
+                   torch_batches: bool | None = None) -> str:
     """A digest of everything that determines a training run's result (its jobs, the data pools'
-    bytes and the device type), so a checkpoint is resumed only by the run that wrote it."""
-    h = hashlib.sha256(json.dumps([[to_json(job) for job in jobs], device.type]).encode())
+    bytes, the device type and, where it is not the device's default, where the batches are
+    encoded), so a checkpoint is resumed only by the run that wrote it."""
+    parts = [[to_json(job) for job in jobs], device.type]
+    if torch_batches is not None and torch_batches != (device.type == "cuda"):
+        parts.append("torch batches" if torch_batches else "numpy batches")
+    h = hashlib.sha256(json.dumps(parts).encode())
     for pool in pools:
         h.update(np.ascontiguousarray(pool).tobytes())
     return h.hexdigest()
@@ -98,11 +118,11 @@ def checkpoint_key(jobs: list[TrainJob], pools: list[np.ndarray], device: torch.
 
 def train(job: TrainJob, train_positions: np.ndarray, device: torch.device = torch.device("cpu"), log=print,
           checkpoint: str | Path | None = None, log_every: int = 100,
-          checkpoint_every: int = 0) -> tuple[torch.nn.Module, xr.Dataset]:
+          checkpoint_every: int = 0, batches: str = "auto") -> tuple[torch.nn.Module, xr.Dataset]:
     """Train one network: :func:`train_ensemble` with one member. Returns the trained model (on
     CPU) and a Dataset of the loss per step (dim ``step``)."""
     models, losses = train_ensemble([job], [train_positions], device=device, log=log, checkpoint=checkpoint,
-                                    log_every=log_every, checkpoint_every=checkpoint_every)
+                                    log_every=log_every, checkpoint_every=checkpoint_every, batches=batches)
     return models[0], losses[0]
 
 
@@ -114,14 +134,17 @@ def train_ensemble(
     checkpoint: str | Path | None = None,
     log_every: int = 100,
     checkpoint_every: int = 0,
+    batches: str = "auto",
 ) -> tuple[list[torch.nn.Module], list[xr.Dataset]]:
     """Train S networks side by side on batches drawn from their pools of paths: the seeds of one
     (task, variant), as one :class:`rnnreplay.model.Ensemble`. Each member has exactly the initial
     weights, batches, masks, noise stream, loss and gradient clipping it would have alone, and on
     CPU its weights and losses equal its single-network run bit for bit (tests/test_ensemble.py).
+    Members may also be other variants of the task (other knobs and mechanisms, the same training
+    settings): each then equals its single run to float32 rounding (tests/test_mixed_ensemble.py).
 
     Args:
-        jobs: what to train, one job per member, equal but for the seed: the task, the cell's
+        jobs: what to train, one job per member, equal but for the seed (or the variant): the task, the cell's
             knobs during training, the mechanisms acting in training, the settings (``steps``,
             ``batch``, ``lr`` and its schedule, ``masking`` k, ``grad_clip``, a ``curriculum`` of
             path lengths). Each member's init, batch, mask and noise seeds derive from its
@@ -138,21 +161,28 @@ def train_ensemble(
             and losses equal an uninterrupted run's. The caller deletes it once the final outputs
             are written.
         log_every, checkpoint_every: intervals in steps; neither changes the result.
+        batches: where each step's batches are gathered, masked and encoded: ``numpy`` (on the
+            CPU, then copied to ``device``), ``torch`` (on ``device``: :class:`rnnreplay.batches.
+            DeviceBatches`; the same paths and masks, encodings equal to float32 rounding) or
+            ``auto`` (torch on CUDA, numpy on CPU, where the numpy batches are the bitwise reference).
 
     Returns:
         The trained models (on CPU) and, for each, a Dataset of its loss per step (dim ``step``).
     """
+    from .batches import DeviceBatches, use_torch_batches
     from .model import Ensemble
 
     first_job = jobs[0]
-    if any(dataclasses.replace(job, seed=first_job.seed) != first_job for job in jobs):
-        raise ValueError("an ensemble's members must share task, variant, knobs and settings (all but the seed)")
-    task, settings, mechanisms = first_job.task.build(), first_job.settings, first_job.mechanisms
+    if any((job.task, job.settings) != (first_job.task, first_job.settings) for job in jobs):
+        raise ValueError("an ensemble's members must share the task and the training settings")
+    task, settings = first_job.task.build(), first_job.settings
     models = [initial_model(job, task).to(device) for job in jobs]
     rngs = [np.random.default_rng(derive_seed(*job.seed_parts, "batches")) for job in jobs]
     noise_gens = [torch.Generator(device=device).manual_seed(derive_seed(*job.seed_parts, "noise") % 2**63)
                   for job in jobs]
     ensemble = Ensemble(models)
+    adaptations = [job.mechanisms.adaptation for job in jobs]  # each member's own (variants may differ)
+    momenta = [job.mechanisms.momentum for job in jobs]
     optimiser = torch.optim.Adam(ensemble.parameters(), lr=settings.lr)
     steps, batch_size, clip = settings.steps, settings.batch, settings.grad_clip
     scheduled = settings.lr_schedule != "constant" or settings.lr_warmup > 0
@@ -160,7 +190,9 @@ def train_ensemble(
     losses = np.empty((len(jobs), steps), dtype=np.float32)
     log_every = max(1, int(log_every))
     every = int(checkpoint_every or 0) if checkpoint else 0
-    key = checkpoint_key(jobs, pools, device)
+    torch_batches = use_torch_batches(batches, device)
+    device_batches = DeviceBatches(task, pools, settings, device) if torch_batches else None
+    key = checkpoint_key(jobs, pools, device, torch_batches)
     first = 0
     saved = load_checkpoint(checkpoint) if checkpoint else None
     if saved is not None and saved.get("key") == key and 0 < saved["step"] < steps:
@@ -180,9 +212,12 @@ def train_ensemble(
                initial=first, total=steps)
     start = time.perf_counter()
     for step in bar:
-        batches = [_batch(task, pool, rng, settings, step, batch_size, device) for pool, rng in zip(pools, rngs)]
-        outputs = ensemble([b[0] for b in batches], [b[2] for b in batches], adaptation=mechanisms.adaptation,
-                           momentum=mechanisms.momentum, generators=noise_gens)
+        if device_batches is not None:
+            batches = device_batches(rngs, step)
+        else:
+            batches = [_batch(task, pool, rng, settings, step, batch_size, device) for pool, rng in zip(pools, rngs)]
+        outputs = ensemble([b[0] for b in batches], [b[2] for b in batches], adaptation=adaptations,
+                           momentum=momenta, generators=noise_gens)
         member_losses = [torch.nn.functional.mse_loss(out, b[1]) for out, b in zip(outputs, batches)]
         for job, loss in zip(jobs, member_losses):
             if not torch.isfinite(loss):
@@ -239,12 +274,13 @@ def _loss_dataset(loss: np.ndarray) -> xr.Dataset:
 @stage_outputs("out_models", "out_losses", check_only=("checkpoint",))
 def train_file(jobs: list[TrainJob], train_paths: list, out_models: list, out_losses: list,
                device: torch.device = torch.device("cpu"), log=print, checkpoint: str | Path | None = None,
-               log_every: int = 100, checkpoint_every: int = 0) -> str:
+               log_every: int = 100, checkpoint_every: int = 0, batches: str = "auto") -> str:
     """The train stage: :func:`train_ensemble` of ``jobs`` (the seeds of one variant; one job is
     an ensemble of one) on the pools in ``train_paths``; writes each member's model file and loss
     curve, then deletes the checkpoint (the outputs are complete: a rerun starts afresh). Returns a
     line for the log. The pools (against each job) and the output paths are checked before
     training (:mod:`rnnreplay.checks`)."""
+    from .batches import use_torch_batches
     from .metrics import final_loss
 
     if not len(jobs) == len(train_paths) == len(out_models) == len(out_losses):
@@ -252,10 +288,11 @@ def train_file(jobs: list[TrainJob], train_paths: list, out_models: list, out_lo
                          f"(got {len(train_paths)}, {len(out_models)}, {len(out_losses)})")
     pools = [read_paths(path, job.task, "train", job.seed)["position"].values for job, path in zip(jobs, train_paths)]
     name = f"{jobs[0].task.name}/{jobs[0].variant}"
+    where = "torch" if use_torch_batches(batches, device) else "numpy"
     log(f"train {name} seeds {' '.join(str(j.seed) for j in jobs)}: device {device}, "
-        f"torch threads {torch.get_num_threads()}")
+        f"torch threads {torch.get_num_threads()}, batches {where}")
     models, losses = train_ensemble(jobs, pools, device=device, log=log, checkpoint=checkpoint, log_every=log_every,
-                                    checkpoint_every=checkpoint_every)
+                                    checkpoint_every=checkpoint_every, batches=batches)
     for job, model, loss, out_model, out_loss in zip(jobs, models, losses, out_models, out_losses):
         loss.attrs = provenance(f"training loss {job.task.name}/{job.variant}", job, job.seed)
         write_dataset(loss, out_loss)

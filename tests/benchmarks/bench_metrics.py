@@ -24,7 +24,8 @@ import numpy as np
 import xarray as xr
 
 from rnnreplay import metrics as m
-from rnnreplay.config import load_yaml, metrics_job, to_json
+from rnnreplay.config import load_yaml, metrics_job, replay_job, synthesis_job, to_json, train_job
+from rnnreplay.data import paths_dataset
 from rnnreplay.io import provenance, read_dataset, write_dataset
 from rnnreplay.replay import replay_dataset
 from rnnreplay.tasks import TMaze, Triangle
@@ -39,14 +40,17 @@ def replay_like(task, n, steps, rng):
 
 def cli_job(task, result, true_paths, folder: Path) -> tuple[float, float]:
     """Wall and CPU seconds of one ``python -m rnnreplay metrics`` process (imports included)."""
-    job = metrics_job(load_yaml(common.ROOT / "config.yaml"), task.name, "leak", 0)
-    attrs = provenance("bench", job, 0)
-    write_dataset(replay_dataset(result, task, attrs), folder / "replay.nc")
-    space = {"units": "1", "long_name": "position"}
-    write_dataset(xr.Dataset({"position": (("trajectory", "step", "space"), true_paths, space)}, attrs=attrs),
+    config = load_yaml(common.ROOT / "config.yaml")
+    job = metrics_job(config, task.name, "leak", 0)
+    # Each input file carries the job that makes it in the workflow, as the metrics stage's input
+    # checks require (rnnreplay.checks): a replay job, the test split's synthesis job, a train job.
+    write_dataset(replay_dataset(result, task, provenance("bench", replay_job(config, task.name, "leak", 0), 0)),
+                  folder / "replay.nc")
+    write_dataset(paths_dataset(task, true_paths, "bench test paths", synthesis_job(config, task.name, "test"), None),
                   folder / "test.nc")
     loss = {"units": "1", "long_name": "loss"}
-    write_dataset(xr.Dataset({"loss": ("step", np.linspace(1, 0.1, 600), loss)}, attrs=attrs), folder / "loss.nc")
+    write_dataset(xr.Dataset({"loss": ("step", np.linspace(1, 0.1, 600), loss)},
+                             attrs=provenance("bench", train_job(config, task.name, "leak", 0), 0)), folder / "loss.nc")
     env = dict(os.environ, PYTHONPATH=str(common.SRC))
     cmd = [sys.executable, "-m", "rnnreplay", "metrics", "--job", to_json(job), "--replay", str(folder / "replay.nc"),
            "--test-paths", str(folder / "test.nc"), "--loss", str(folder / "loss.nc"), "--out", str(folder / "m.nc")]

@@ -32,6 +32,9 @@ import torch  # noqa: E402
 
 DEFAULT_OUT = ROOT / "results" / "benchmarks" / "perf"
 GEMM_SHAPE = (200, 512, 512)  # (m, k, n): batch x hidden by hidden x hidden
+# Seconds per batch and batches of the GEMM reference; ``--quick`` (a check that a script runs,
+# not a measurement) shortens it to a fraction of a second (see :func:`setup`).
+GEMM_TIMING = {"seconds": 0.5, "repeats": 5}
 
 
 def parser(description: str) -> argparse.ArgumentParser:
@@ -50,6 +53,8 @@ def setup(args) -> None:
 
     keep_freed_memory()
     torch.set_num_threads(args.threads)
+    if getattr(args, "quick", False):
+        GEMM_TIMING.update(seconds=0.02, repeats=1)
 
 
 def time_it(fn, repeats: int, warmup: int = 1) -> list[float]:
@@ -64,9 +69,11 @@ def time_it(fn, repeats: int, warmup: int = 1) -> list[float]:
     return times
 
 
-def gemm_rate(shape=GEMM_SHAPE, seconds: float = 0.5, repeats: int = 5) -> dict:
+def gemm_rate(shape=GEMM_SHAPE, seconds: float | None = None, repeats: int | None = None) -> dict:
     """GFLOP/s of torch.mm at ``shape`` with the current thread count: median and best of
-    ``repeats`` batches of about ``seconds`` each."""
+    ``repeats`` batches of about ``seconds`` each (defaults: :data:`GEMM_TIMING`)."""
+    seconds = GEMM_TIMING["seconds"] if seconds is None else seconds
+    repeats = GEMM_TIMING["repeats"] if repeats is None else repeats
     m, k, n = shape
     a, b = torch.randn(m, k), torch.randn(k, n)
     out = torch.empty(m, n)

@@ -26,6 +26,12 @@ def rows_of(out: Path, name: str) -> list[dict]:
 def summarise(out: Path) -> list[dict]:
     summary = []
     for r in rows_of(out, "train"):
+        if r["stage"] == "train_step_ensemble":  # one network beside the per-member step of an ensemble
+            summary.append({"measure": f"training step, default shape {r['shape']} ({r['variant']})",
+                            "value": r["fraction_of_gemm"], "unit": "of GEMM", "goal": "", "met": "",
+                            "detail": f"{r['seconds'] * 1e3:.3g} ms/step per member, "
+                                      f"{r['speedup_vs_single']:.3g}x one network's"})
+            continue
         if r["stage"] != "train_step":  # the default-shape profile rows have no goal
             summary.append({"measure": f"training step, default shape {r['shape']} (profile)",
                             "value": r["fraction_of_gemm"], "unit": "of GEMM", "goal": "", "met": "",

@@ -34,3 +34,6 @@ if len(SEED_SETS) > 1:
         output:
             model=seeds_of(ROOT + "models/{task}/{variant}/seed{seed}.pt", SEED_SETS[1]),
             loss=seeds_of(ROOT + "models/{task}/{variant}/seed{seed}_loss.nc", SEED_SETS[1]),
+
+
+include: "train_grouped.smk"  # device cuda: a task's variants trained side by side, one job per group

@@ -72,6 +72,27 @@ class Task:
         Default: the displacement s_{t+1} - s_t."""
         return np.diff(position, axis=1)
 
+    # --- the same batch in torch, on any device (training on a GPU builds its batches there) ----
+    def torch_batch(self, position):
+        """:meth:`batch_from_positions` in torch, on ``position``'s device: paths (B, T+1, D)
+        float32 tensor -> (inputs (B, T, D_in), targets (B, T, C), start codes (B, C)), each a
+        contiguous float32 tensor equal to the numpy batch's to float32 rounding
+        (tests/test_torch_batches.py). Torch is imported only here: the metrics stay torch-free."""
+        import torch
+
+        position = position.to(torch.float32)
+        code = self.encode_torch(position)
+        return (self.inputs_of_torch(position, code).to(torch.float32).contiguous(), code[:, 1:].contiguous(),
+                code[:, 0].contiguous())
+
+    def inputs_of_torch(self, position, code):
+        """:meth:`inputs_of` in torch: position (B, T+1, D), code (B, T+1, C) -> (B, T, D_in)."""
+        return position[:, 1:] - position[:, :-1]
+
+    def encode_torch(self, position):
+        """:meth:`encode` in torch: (..., D) float32 tensor -> (..., C) on its device."""
+        return position
+
     @property
     def input_dim(self) -> int:
         """Size D_in of the network input (D when the input is the displacement)."""
@@ -132,6 +153,10 @@ class CellCodedTask(Task):
     def encode(self, position: np.ndarray) -> np.ndarray:
         """Cell firing (..., n_cells) at positions (..., D) in the task's length unit."""
         return self.cells.encode(position)
+
+    def encode_torch(self, position):
+        """:meth:`encode` in torch: firing (..., n_cells) of positions (..., D), a float32 tensor."""
+        return self.cells.encode_torch(position)
 
     def decode(self, code: np.ndarray) -> np.ndarray:
         """Positions (..., D) decoded from firing (..., n_cells) (top-k cells)."""

@@ -57,6 +57,17 @@ class PlaceCells:
         e = np.exp(logits)
         return (e / e.sum(-1, keepdims=True)).astype(np.float32)
 
+    def encode_torch(self, position):
+        """:meth:`encode` in torch on ``position``'s device: (..., 2) float32 tensor (m) -> (..., n),
+        the same float32 arithmetic (the softmax fused: equal to float32 rounding)."""
+        import torch
+
+        centres = torch.as_tensor(self.centres, device=position.device)
+        d2 = torch.square(position[..., 0, None] - centres[:, 0])
+        d2 += torch.square(position[..., 1, None] - centres[:, 1])
+        logits = -d2 / (2 * self.sigma**2)
+        return torch.exp(logits) if self.normalise == "peak" else torch.softmax(logits, dim=-1)
+
     def decode(self, code: np.ndarray) -> np.ndarray:
         """Mean centre of the ``top_k`` most active cells: (..., n) -> (..., 2), m."""
         idx = np.argpartition(-np.asarray(code), self.top_k - 1, axis=-1)[..., : self.top_k]
@@ -89,6 +100,13 @@ class HeadDirectionCells:
         """Firing at angles (..., 1) (rad) -> (..., n), peak 1."""
         theta = np.asarray(angle, dtype=np.float32)
         return np.exp(self.kappa * (np.cos(theta - self.preferred) - 1.0)).astype(np.float32)
+
+    def encode_torch(self, angle):
+        """:meth:`encode` in torch on ``angle``'s device: (..., 1) float32 tensor (rad) -> (..., n)."""
+        import torch
+
+        preferred = torch.as_tensor(self.preferred, device=angle.device)
+        return torch.exp(self.kappa * (torch.cos(angle - preferred) - 1.0))
 
     def decode(self, code: np.ndarray) -> np.ndarray:
         """Circular mean of the ``top_k`` most active preferred angles: (..., n) -> (..., 1), rad."""

@@ -60,6 +60,12 @@ class HeadDirection(CellCodedTask):
         """The turn per step (B, T, 1) in rad: the heading's change, unwrapped."""
         return wrap_angle(np.diff(position, axis=1))
 
+    def inputs_of_torch(self, position, code):
+        """:meth:`inputs_of` in torch: the unwrapped turn (B, T, 1), rad (remainder as numpy's %)."""
+        import torch
+
+        return torch.remainder(position[:, 1:] - position[:, :-1] + np.pi, 2 * np.pi) - np.pi
+
     def distance_to_support(self, points: np.ndarray) -> np.ndarray:
         """Every heading is on the ring: zeros (...)."""
         return np.zeros(np.asarray(points).shape[:-1])

@@ -57,6 +57,11 @@ class Rat(BoxArena):
         """Change of place-cell firing (B, T, n_cells), or the displacement (B, T, 2) in m."""
         return np.diff(code if self.input == "activity" else position, axis=1)
 
+    def inputs_of_torch(self, position, code):
+        """:meth:`inputs_of` in torch: (B, T, n_cells) or (B, T, 2)."""
+        x = code if self.input == "activity" else position
+        return x[:, 1:] - x[:, :-1]
+
     @property
     def input_dim(self) -> int:
         return self.cells.n if self.input == "activity" else 2
