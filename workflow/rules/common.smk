@@ -66,8 +66,10 @@ ROBUSTNESS = bool(config.get("robustness"))
 if ROBUSTNESS:
     _errors = ru.universe_errors(config, SCHEMA, memory_mb=job_memory_mb())
     if _errors:
-        sys.exit(f"rnnreplay: invalid robustness section ({len(_errors)} problem{'s' * (len(_errors) > 1)}):\n"
-                 + "\n".join(f"  - {e}" for e in _errors))
+        sys.exit(
+            f"rnnreplay: invalid robustness section ({len(_errors)} problem{'s' * (len(_errors) > 1)}):\n"
+            + "\n".join(f"  - {e}" for e in _errors)
+        )
     UNIVERSES = ru.universe_configs(config)
     SHARED = ru.owners(UNIVERSES)
     ROOT = "results/robustness/{universe}/"
@@ -150,7 +152,9 @@ def train_jobs(wildcards):
 
 
 def replay_jobs(wildcards):
-    return rc.to_json([rc.replay_job(cfg(wildcards), wildcards.task, wildcards.variant, s) for s in seeds_in(wildcards)])
+    return rc.to_json(
+        [rc.replay_job(cfg(wildcards), wildcards.task, wildcards.variant, s) for s in seeds_in(wildcards)]
+    )
 
 
 def metrics_jobs(wildcards):

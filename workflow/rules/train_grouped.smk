@@ -18,7 +18,7 @@ def _group_rule_values(task, variants):
     return rc.to_json(jobs), pools, models, losses, mem, minutes
 
 
-if rc.groups_training(config):
+if rc.groups_training(config) and not ROBUSTNESS:  # a robustness map trains per (universe, variant)
     for _task in TASKS:
         for _k, _variants in enumerate(rc.train_groups(config, _task)):
             if len(_variants) < 2:
