@@ -17,16 +17,16 @@ KEPT_MAP = KEPT_MAP if not ROBUSTNESS and all(Path(p).exists() for p in KEPT_MAP
 
 rule claims:
     input:
-        metrics=ROOT + "tables/metrics.csv",
+        metrics=result("tables/metrics.csv"),
         theory="results/tables/theory_checks.csv" if CLAIMS_NEED_THEORY else [],
         robustness=KEPT_MAP,
     output:
-        csv=report(ROOT + "claims.csv", caption="../report/claims.rst", category="Claims"),
-        md=ROOT + "claims.md",
+        csv=report(result("claims.csv"), caption="../report/claims.rst", category="Claims"),
+        md=result("claims.md"),
     log:
-        ROOT + "logs/claims.log",
+        result("logs/claims.log"),
     benchmark:
-        ROOT + "benchmarks/claims.tsv"
+        result("benchmarks/claims.tsv")
     conda:
         CONDA_ENV
     params:

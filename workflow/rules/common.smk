@@ -82,6 +82,12 @@ if len(SEED_SETS) > 2:
     sys.exit(f"rnnreplay: the robustness universes use {len(SEED_SETS)} seed sets; at most two are supported")
 
 
+def result(relative):
+    """The output path pattern of ``relative`` (e.g. ``models/{task}/{variant}/seed{seed}.pt``):
+    under ``results/``, or under ``results/robustness/{universe}/`` in a robustness map."""
+    return f"{ROOT}{relative}"
+
+
 def cfg(wildcards):
     """The config of the job's universe (the run's config without a robustness map)."""
     return UNIVERSES[wildcards.universe] if ROBUSTNESS else config
@@ -166,8 +172,8 @@ def metrics_jobs(wildcards):
 def seeds_of(pattern, seeds=None):
     """``pattern`` (with {universe}, {task}, {variant} wildcards and {seed}) for every seed of
     ``seeds`` (default: the first seed set, the config's seeds without a robustness map)."""
-    for name in ("universe", "task", "variant"):
-        pattern = pattern.replace("{" + name + "}", "{{" + name + "}}")
+    for name in ("universe", "task", "variant"):  # kept as wildcards: {task} -> {{task}} for expand
+        pattern = pattern.replace(f"{{{name}}}", f"{{{{{name}}}}}")
     return expand(pattern, seed=SEEDS if seeds is None else seeds)
 
 

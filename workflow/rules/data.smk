@@ -3,11 +3,11 @@
 
 rule synthesize_train:
     output:
-        ROOT + "data/{task}/train_seed{seed}.nc",
+        result("data/{task}/train_seed{seed}.nc"),
     log:
-        ROOT + "logs/synthesize/{task}/train_seed{seed}.log",
+        result("logs/synthesize/{task}/train_seed{seed}.log"),
     benchmark:
-        ROOT + "benchmarks/synthesize/{task}/train_seed{seed}.tsv"
+        result("benchmarks/synthesize/{task}/train_seed{seed}.tsv")
     conda:
         CONDA_ENV
     params:
@@ -18,11 +18,11 @@ rule synthesize_train:
 
 rule synthesize_test:
     output:
-        ROOT + "data/{task}/test.nc",
+        result("data/{task}/test.nc"),
     log:
-        ROOT + "logs/synthesize/{task}/test.log",
+        result("logs/synthesize/{task}/test.log"),
     benchmark:
-        ROOT + "benchmarks/synthesize/{task}/test.tsv"
+        result("benchmarks/synthesize/{task}/test.tsv")
     conda:
         CONDA_ENV
     params:

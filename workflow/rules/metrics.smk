@@ -7,11 +7,11 @@ rule metrics:
         test=data_of("test"),
         loss=loss_of,
     output:
-        seeds_of(ROOT + "metrics/{task}/{variant}/seed{seed}.nc"),
+        seeds_of(result("metrics/{task}/{variant}/seed{seed}.nc")),
     log:
-        ROOT + "logs/metrics/{task}/{variant}.log",
+        result("logs/metrics/{task}/{variant}.log"),
     benchmark:
-        ROOT + "benchmarks/metrics/{task}/{variant}.tsv"
+        result("benchmarks/metrics/{task}/{variant}.tsv")
     conda:
         CONDA_ENV
     params:
@@ -25,13 +25,13 @@ rule summarise:
     input:
         metrics_of,
     output:
-        table=ROOT + "tables/metrics.csv",
-        summary=ROOT + "tables/summary.csv",
-        markdown=ROOT + "tables/summary.md",
+        table=result("tables/metrics.csv"),
+        summary=result("tables/summary.csv"),
+        markdown=result("tables/summary.md"),
     log:
-        ROOT + "logs/summarise.log",
+        result("logs/summarise.log"),
     benchmark:
-        ROOT + "benchmarks/summarise.tsv"
+        result("benchmarks/summarise.tsv")
     conda:
         CONDA_ENV
     shell:
@@ -43,4 +43,4 @@ if len(SEED_SETS) > 1:
 
     use rule metrics as metrics_second_seed_set with:
         output:
-            seeds_of(ROOT + "metrics/{task}/{variant}/seed{seed}.nc", SEED_SETS[1]),
+            seeds_of(result("metrics/{task}/{variant}/seed{seed}.nc"), SEED_SETS[1]),

@@ -6,11 +6,11 @@ rule replay:
         model=model_of,
         test=data_of("test"),
     output:
-        seeds_of(ROOT + "replay/{task}/{variant}/seed{seed}.nc"),
+        seeds_of(result("replay/{task}/{variant}/seed{seed}.nc")),
     log:
-        ROOT + "logs/replay/{task}/{variant}.log",
+        result("logs/replay/{task}/{variant}.log"),
     benchmark:
-        ROOT + "benchmarks/replay/{task}/{variant}.tsv"
+        result("benchmarks/replay/{task}/{variant}.tsv")
     conda:
         CONDA_ENV
     threads: THREADS
@@ -28,4 +28,4 @@ if len(SEED_SETS) > 1:
 
     use rule replay as replay_second_seed_set with:
         output:
-            seeds_of(ROOT + "replay/{task}/{variant}/seed{seed}.nc", SEED_SETS[1]),
+            seeds_of(result("replay/{task}/{variant}/seed{seed}.nc"), SEED_SETS[1]),

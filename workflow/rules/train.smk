@@ -5,12 +5,12 @@ rule train:
     input:
         paths=data_of("train"),
     output:
-        model=seeds_of(ROOT + "models/{task}/{variant}/seed{seed}.pt"),
-        loss=seeds_of(ROOT + "models/{task}/{variant}/seed{seed}_loss.nc"),
+        model=seeds_of(result("models/{task}/{variant}/seed{seed}.pt")),
+        loss=seeds_of(result("models/{task}/{variant}/seed{seed}_loss.nc")),
     log:
-        ROOT + "logs/train/{task}/{variant}.log",
+        result("logs/train/{task}/{variant}.log"),
     benchmark:
-        ROOT + "benchmarks/train/{task}/{variant}.tsv"
+        result("benchmarks/train/{task}/{variant}.tsv")
     conda:
         CONDA_ENV
     threads: THREADS
@@ -21,7 +21,7 @@ rule train:
     params:
         job=train_jobs,
         # Outside the declared outputs: Snakemake deletes those before it reruns a job.
-        checkpoint=ROOT + "checkpoints/{task}/{variant}.ckpt",
+        checkpoint=result("checkpoints/{task}/{variant}.ckpt"),
     shell:
         "python -m rnnreplay train --job {params.job:q} --train-paths {input.paths} "
         "--out-model {output.model} --out-loss {output.loss} --threads {threads} --checkpoint {params.checkpoint} 2> {log}"
@@ -32,8 +32,8 @@ if len(SEED_SETS) > 1:
 
     use rule train as train_second_seed_set with:
         output:
-            model=seeds_of(ROOT + "models/{task}/{variant}/seed{seed}.pt", SEED_SETS[1]),
-            loss=seeds_of(ROOT + "models/{task}/{variant}/seed{seed}_loss.nc", SEED_SETS[1]),
+            model=seeds_of(result("models/{task}/{variant}/seed{seed}.pt"), SEED_SETS[1]),
+            loss=seeds_of(result("models/{task}/{variant}/seed{seed}_loss.nc"), SEED_SETS[1]),
 
 
 include: "train_grouped.smk"  # device cuda: a task's variants trained side by side, one job per group
