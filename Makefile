@@ -7,7 +7,7 @@ TORCH ?= torch==2.13.0
 PY := $(VENV)/bin/python
 export PATH := $(abspath $(VENV))/bin:$(PATH)
 
-.PHONY: install reproduce quick test test-cluster dry-run lint report bench bench-gpu clean
+.PHONY: install reproduce quick robustness test test-cluster dry-run lint report bench bench-gpu clean
 
 install: $(VENV)/.installed
 
@@ -27,6 +27,11 @@ reproduce: install
 # The quick experiment (workflow/configs/quick.yaml: every stage on tiny networks, minutes).
 quick: install
 	$(PY) -m rnnreplay.launch --cores $(CORES) --configfile workflow/configs/quick.yaml $(ARGS)
+
+# The robustness map (workflow/configs/robustness.yaml: the maze claims under 16 universes, each an
+# override of config.yaml; hours on 2 cores). Results under results/robustness/; see docs/robustness.md.
+robustness: install
+	$(PY) -m rnnreplay.launch --cores $(CORES) --configfile config.yaml workflow/configs/robustness.yaml $(ARGS)
 
 test: install
 	$(PY) -m pytest
