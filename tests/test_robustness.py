@@ -145,3 +145,29 @@ def test_claims_of_a_whole_run_cut_to_the_maze_tasks():
     assert len(e1) == 12 and (e1["claim_verdict"] == combine(e1["verdict"].tolist(), "all")).all()
     kept = whole.merge(cut[["claim", "task", "metric", "comparison"]])
     assert (kept["verdict"].values == cut["verdict"].values).all()
+
+
+KEPT_RUNS = {"budget_x2": "docs/budget/claims_2.csv", "width_256": "docs/scale/claims_256.csv"}  # whole-config runs
+
+
+def test_kept_map_is_the_commands_output_on_the_kept_claims(tmp_path):
+    """docs/robustness/ holds the output of `rnnreplay robustness` on the kept claims tables (the
+    declared universes, in order; budget_x2 and width_256 from the kept whole-config runs), and the
+    robustness page shows its claims table."""
+    from rnnreplay.cli import main
+
+    declared = list(load_yaml(ROOT / "workflow" / "configs" / "robustness.yaml")["robustness"]["universes"])
+    inputs = {u: ROOT / KEPT_RUNS.get(u, f"docs/robustness/claims/{u}.csv") for u in declared}
+    kept = {u: p for u, p in inputs.items() if p.exists()}
+    assert len(kept) >= 14 and list(kept)[0] == "default"
+    out = {name: tmp_path / name for name in ("robustness.csv", "robustness_parts.csv", "robustness_claims.csv",
+                                              "robustness.md")}
+    assert main(["robustness", "--tasks", "tmaze", "triangle", "--min-valid-share", "0.5", "--universes", *kept,
+                 "--inputs", *map(str, kept.values()), "--out-csv", str(out["robustness.csv"]),
+                 "--out-parts", str(out["robustness_parts.csv"]), "--out-claims", str(out["robustness_claims.csv"]),
+                 "--out-md", str(out["robustness.md"])]) == 0
+    for name, path in out.items():
+        assert path.read_text() == (ROOT / "docs" / "robustness" / name).read_text(), name
+    generated = out["robustness.md"].read_text()
+    table = generated.split("## Claims\n\n", 1)[1].split("\n\n## Parts", 1)[0].strip()
+    assert table in (ROOT / "docs" / "robustness.md").read_text()
