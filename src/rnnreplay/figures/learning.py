@@ -50,7 +50,7 @@ def loss_curves(curves: pd.DataFrame, path) -> None:
             low, high = np.quantile(positive, [0.05, 0.95])
             ax.set_ylim(min(low, curve_low) / 1.5, max(high, curve_high) * 1.5)
         ax.set_xlabel("training step")
-        ax.set_ylabel("training loss (MSE of the readout; log axis)")
+        ax.set_ylabel("loss (readout MSE, log axis)")
         ax.set_title(task)
     n_text = lambda ns: f"n={min(ns)}" if len(ns) == 1 else f"n={min(ns)}–{max(ns)}"  # noqa: E731
     handles = [plt.Line2D([], [], color=palette[v], lw=1.5, label=f"{v} ({n_text(labels[v])} seeds)")
