@@ -31,7 +31,7 @@ quick: install
 # The robustness map (workflow/configs/robustness.yaml: the maze claims under 16 universes, each an
 # override of config.yaml; hours on 2 cores). Results under results/robustness/; see docs/robustness.md.
 robustness: install
-	$(PY) -m rnnreplay.launch --cores $(CORES) --configfile config.yaml workflow/configs/robustness.yaml $(ARGS)
+	$(PY) -m rnnreplay.launch --cores $(CORES) --configfile workflow/configs/robustness.yaml $(ARGS)
 
 test: install
 	$(PY) -m pytest

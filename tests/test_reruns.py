@@ -16,8 +16,9 @@ from rnnreplay.config import load_yaml
 pytestmark = pytest.mark.workflow
 
 # What follows every change of the metrics table: the tables, the figures drawn from them, the claims
-# and the report pages (and the `all` target).
-DOWNSTREAM = {"summarise", "figure_metrics", "figure_momentum_sweep", "figure_kr24_summary", "claims",
+# with the verdict figure and the report's claims page, and the report pages (and the `all` target).
+CLAIMS = {"claims": 1, "figure_verdicts": 1, "report_claims": 1}
+DOWNSTREAM = {"summarise", "figure_metrics", "figure_momentum_sweep", "figure_kr24_summary", *CLAIMS,
               "report_pages", "all", "figure_replay_displacement", "figure_replay_model_shares",
               "figure_replay_coverage", "figure_replay_compression"}
 REPLAY_FIGURES = {"figure_examples", "figure_kr24_kl", "figure_kr24_densities", "figure_hd_ring", "figure_rat_code",
@@ -80,7 +81,7 @@ EDITS = [  # (config key, new value, rule -> jobs that must rerun; nothing else 
      {"synthesize_train": 2, "synthesize_test": 1, "train": 1, "replay": 1, "metrics": 1, **dict.fromkeys(DOWNSTREAM, 1),
       "figure_metrics": 5, "figure_kr24_kl": 1, "figure_examples": 1, "figure_loss_curves": 1, "figure_rat_code": 1,
       "figure_pi_error": 1}),
-    ("claims.C2.statement", "another wording", {"claims": 1, "all": 1}),
+    ("claims.C2.statement", "another wording", {**CLAIMS, "all": 1}),
 ]
 
 

@@ -17,12 +17,16 @@ SCHEMA = ROOT / "workflow" / "schemas" / "config.schema.yaml"
 
 
 def _merged(*paths):
+    """The config files merged in order, as Snakemake merges several --configfile, with the
+    config each extends (rnnreplay.config.with_base, as the workflow applies it)."""
     from snakemake.utils import update_config
+
+    from rnnreplay.config import with_base
 
     config = {}
     for path in paths:
         update_config(config, load_yaml(path))
-    return config
+    return with_base(config, ROOT)
 
 
 @pytest.mark.parametrize("verdicts, expected", [

@@ -38,13 +38,16 @@ def test_grouping_follows_device_and_train_group(device, grouping, grouped):
 
 
 @pytest.mark.workflow
-def test_dry_run_groups_training_on_cuda_only(tmp_path):
-    counts = {dev: job_counts(snakemake("-n", "--cores", "2", "--configfile", str(ROOT / "config.yaml"), "--config",
-                                        f"device={dev}", "--directory", str(tmp_path / dev)).stdout)
-              for dev in ("cpu", "cuda")}
-    assert counts["cpu"]["train"] == 16 and not any(k.startswith("train_") for k in counts["cpu"])
-    assert counts["cuda"]["train"] == 3  # the variants alone in their group
-    assert {k for k in counts["cuda"] if k.startswith("train_")} == {
+def test_dry_run_groups_training_per_task_when_asked(tmp_path):
+    """The default config's dry run: one training job per variant, or, grouped (train_group task,
+    what device cuda chooses; a local dry run with device cuda is refused on a machine without a
+    GPU), one per group of a task's variants. Which device groups: the unit test above."""
+    counts = {g: job_counts(snakemake("-n", "--cores", "2", "--configfile", str(ROOT / "config.yaml"), "--config",
+                                      f"train_group={g}", "--directory", str(tmp_path / g)).stdout)
+              for g in ("variant", "task")}
+    assert counts["variant"]["train"] == 16 and not any(k.startswith("train_") for k in counts["variant"])
+    assert counts["task"]["train"] == 3  # the variants alone in their group
+    assert {k for k in counts["task"] if k.startswith("train_")} == {
         "train_tmaze_group0", "train_triangle_group0", "train_openfield_group0", "train_rat_group0"}
 
 

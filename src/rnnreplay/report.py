@@ -178,4 +178,4 @@ def write_claims_fragment(claims_md: str, out: str, figure: str | None = None) -
     from .io import write_text
 
     write_text(out, claims_fragment(Path(claims_md).read_text(), Path(figure).read_bytes() if figure else None))
-    return f"{figure + ' and ' if figure else ''}{claims_md} as HTML -> {out}"
+    return f"{figure + ' and ' if figure else ''}{claims_md} as HTML ({Path(out).stat().st_size} bytes) -> {out}"
