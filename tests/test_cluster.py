@@ -4,6 +4,8 @@ runs the tiny config through `--workflow-profile workflow/profiles/slurm`, unedi
 It installs Debian packages and starts daemons as root, so it runs only when asked
 (`make test-cluster`, or RNNREPLAY_CLUSTER_TEST=1) and always under CI (CI=true); otherwise it
 is skipped with the reason. Under CI a machine that cannot run it fails the test, not skips it.
+The config it submits is checked on every run, cluster or not: a config the workflow refuses
+would otherwise surface only where the cluster runs.
 """
 
 from __future__ import annotations
@@ -19,16 +21,14 @@ from pathlib import Path
 import pytest
 import yaml
 
-pytestmark = [pytest.mark.cluster, pytest.mark.workflow]
+pytestmark = pytest.mark.workflow
 ROOT = Path(__file__).resolve().parents[1]
 SCRIPT = ROOT / "tests" / "cluster" / "slurm_local.sh"
 PROFILE = ROOT / "workflow" / "profiles" / "slurm"
 ASKED = os.environ.get("RNNREPLAY_CLUSTER_TEST") == "1" or os.environ.get("CI", "").lower() == "true"
 
-if not ASKED:
-    pytest.skip("SLURM cluster test: installs Debian packages and starts daemons as root; "
-                "run it with `make test-cluster` or RNNREPLAY_CLUSTER_TEST=1 (always on under CI=true)",
-                allow_module_level=True)
+NOT_ASKED = ("SLURM cluster test: installs Debian packages and starts daemons as root; "
+             "run it with `make test-cluster` or RNNREPLAY_CLUSTER_TEST=1 (always on under CI=true)")
 
 
 def sh(*cmd, **kw):
@@ -38,6 +38,8 @@ def sh(*cmd, **kw):
 @pytest.fixture(scope="module")
 def cluster():
     """Bring the local cluster up (idempotent) and stop, afterwards, only what this test started."""
+    if not ASKED:
+        pytest.skip(NOT_ASKED)
     if os.geteuid() != 0 or not shutil.which("apt-get"):
         pytest.fail("the SLURM cluster test needs root on a Debian/Ubuntu machine (apt-get)")
     state = Path("/run/rnnreplay-slurm-local.pids")
@@ -51,10 +53,11 @@ def cluster():
 
 
 def tiny_cluster_config() -> dict:
-    """tests/configs/tiny.yaml cut to one task and one seed: every rule and all three group jobs
-    run, in 5 SLURM jobs instead of about 25 (each costs two Snakemake start-ups and a poll)."""
+    """tests/configs/tiny.yaml cut to one task and two seeds (the fewest claims accept): every rule
+    and all three group jobs run, in 7 SLURM jobs instead of about 40 (each costs two Snakemake
+    start-ups and a poll)."""
     cfg = yaml.safe_load((ROOT / "tests" / "configs" / "tiny.yaml").read_text())
-    cfg["seeds"] = [0]
+    cfg["seeds"] = [0, 1]
     cfg["tasks"] = {"tmaze": cfg["tasks"]["tmaze"]}
     cfg["figures"]["examples_seed"] = 0
     for key in ("kr24", "rat_task"):  # figures of tasks this cut drops
@@ -66,6 +69,21 @@ def tiny_cluster_config() -> dict:
     return cfg
 
 
+@pytest.mark.parametrize("profile", [None, PROFILE], ids=["no profile", "slurm profile"])
+def test_cluster_config_is_accepted(tmp_path, profile):
+    """The workflow accepts the cut config (a dry run, no cluster): it refused it once, with one
+    seed under ``min_seeds`` 2, and only the cluster test, which runs only under CI, could tell."""
+    (tmp_path / "config.yaml").write_text(yaml.safe_dump(tiny_cluster_config()))
+    cmd = [sys.executable, "-m", "snakemake", "--snakefile", str(ROOT / "Snakefile"), "--configfile",
+           "config.yaml", "--cores", "1", "--dry-run", "--quiet", "--directory", str(tmp_path)]
+    env = dict(os.environ)
+    if profile is not None:  # the SLURM executor is only named, nothing is submitted in a dry run
+        cmd[3:3] = ["--workflow-profile", str(profile)]
+    proc = subprocess.run(cmd, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, (proc.stdout + proc.stderr)[-3000:]
+
+
+@pytest.mark.cluster
 def test_tiny_workflow_runs_on_slurm(cluster, tmp_path):
     cfg = tiny_cluster_config()
     (tmp_path / "config.yaml").write_text(yaml.safe_dump(cfg))
@@ -92,9 +110,11 @@ def test_tiny_workflow_runs_on_slurm(cluster, tmp_path):
     expected = [res / "tables" / "summary.md", res / "figures" / "loss_curves.png",
                 res / "figures" / "momentum_sweep.png", res / "figures" / "examples_tmaze.png",
                 res / "figures" / "metrics_tmaze.png"]
-    expected += [res / "models" / "tmaze" / v / "seed0.pt" for v in ("noleak", "leak_adapt_mom")]
+    expected += [res / "models" / "tmaze" / v / f"seed{s}.pt" for v in ("noleak", "leak_adapt_mom")
+                 for s in cfg["seeds"]]
     for stage in ("replay", "metrics"):
-        expected += [res / stage / "tmaze" / v / "seed0.nc" for v in cfg["tasks"]["tmaze"]["variants"]]
+        expected += [res / stage / "tmaze" / v / f"seed{s}.nc" for v in cfg["tasks"]["tmaze"]["variants"]
+                     for s in cfg["seeds"]]
     missing = [str(p) for p in expected if not p.exists() or p.stat().st_size == 0]
     assert not missing, missing
     assert not any((res / "checkpoints").rglob("*.ckpt")), "checkpoints are removed after training"
@@ -102,9 +122,9 @@ def test_tiny_workflow_runs_on_slurm(cluster, tmp_path):
     # every SLURM job Snakemake submitted ran to COMPLETED, as sacct saw it
     submitted = [line for line in out.splitlines() if "submitted with SLURM jobid" in line]
     ids = [re.search(r"SLURM jobid (\d+)", line).group(1) for line in submitted]
-    # grouped: 1 data group job, 2 trainings, 1 group job of the 3 replays with their metrics,
-    # 1 group job for tables/figures/claims (ungrouped it would be 15 SLURM jobs)
-    assert len(ids) == 5, "\n".join(submitted)
+    # grouped: 1 data group job, 4 trainings (2 variants x 2 seeds), 1 group job of the 6 replays
+    # with their metrics, 1 group job for tables/figures/claims (ungrouped: about 30 SLURM jobs)
+    assert len(ids) == 7, "\n".join(submitted)
     deadline = time.monotonic() + 60  # a finished job reaches the accounting DB a few s late
     while True:
         acct = sh("sacct", "-n", "-X", "-P", "--format=JobID,State", "-j", ",".join(ids))
