@@ -34,50 +34,50 @@ SCHEMA = Path(__file__).resolve().parents[2] / "workflow" / "schemas" / "config.
 # --- Size: alias bombs ---------------------------------------------------------------------------
 
 
-def expanded_size(value, limit: int = MAX_VALUES) -> int:
-    """How many values (scalars, lists and mappings) ``value`` holds once every shared part (a
-    YAML alias) is counted at each place it appears; counting stops once past ``limit``. Each
-    distinct list or mapping is walked once, so an alias bomb costs no more than its text."""
+def _bounded_size(root, children, limit: int) -> int:
+    """How many items the graph under ``root`` holds, each shared item counted at every place it
+    appears; ``children(item)`` lists an item's children, or None for a leaf. Counting stops once
+    past ``limit`` (a cycle counts as past it). Each distinct item is walked once, so a graph whose
+    items are shared many times over (an alias bomb) costs no more than its distinct items."""
     memo: dict[int, int] = {}
 
     def size(item) -> int:
-        if not isinstance(item, (dict, list, tuple)):
-            return 1
-        if id(item) in memo:
-            return memo[id(item)]
-        memo[id(item)] = limit + 1  # a cycle counts as too large
-        children = item.values() if isinstance(item, dict) else item
-        total = 1
-        for child in children:
-            total += size(child)
-            if total > limit:
-                break
-        memo[id(item)] = min(total, limit + 1)
-        return memo[id(item)]
-
-    return size(value)
-
-
-def node_size(node, limit: int = MAX_VALUES) -> int:
-    """:func:`expanded_size` of a composed YAML node graph (before any Python object is built)."""
-    memo: dict[int, int] = {}
-
-    def size(item) -> int:
-        if isinstance(item, yaml.ScalarNode):
+        kids = children(item)
+        if kids is None:
             return 1
         if id(item) in memo:
             return memo[id(item)]
         memo[id(item)] = limit + 1
-        children = [v for pair in item.value for v in pair] if isinstance(item, yaml.MappingNode) else item.value
         total = 1
-        for child in children:
+        for child in kids:
             total += size(child)
             if total > limit:
                 break
         memo[id(item)] = min(total, limit + 1)
         return memo[id(item)]
 
-    return size(node) if node is not None else 0
+    return size(root)
+
+
+def expanded_size(value, limit: int = MAX_VALUES) -> int:
+    """How many values (scalars, lists and mappings) ``value`` holds once every shared part (a
+    YAML alias) is counted at each place it appears; counting stops once past ``limit``."""
+    def children(item):
+        if isinstance(item, dict):
+            return item.values()
+        return item if isinstance(item, (list, tuple)) else None
+
+    return _bounded_size(value, children, limit)
+
+
+def node_size(node, limit: int = MAX_VALUES) -> int:
+    """:func:`expanded_size` of a composed YAML node graph (before any Python object is built)."""
+    def children(item):
+        if isinstance(item, yaml.MappingNode):
+            return [v for pair in item.value for v in pair]
+        return None if isinstance(item, yaml.ScalarNode) else item.value
+
+    return _bounded_size(node, children, limit) if node is not None else 0
 
 
 def size_error(value, source: str = "config") -> str | None:
