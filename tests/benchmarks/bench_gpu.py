@@ -131,26 +131,14 @@ def _jobs(task_setup, hidden: int, batch: int, knobs: dict, members: int, steps:
 def model_step_seconds(jobs, pool: np.ndarray, device: torch.device, warmup: int, timed: int) -> float:
     """Seconds of one optimiser step of the ensemble of ``jobs`` on a batch already on ``device``
     (forward, per-member MSE, backward, per-member clipping, Adam; then a synchronise)."""
-    from rnnreplay.model import Ensemble
     from rnnreplay.train import initial_model
 
     task = jobs[0].task.build()
     settings = jobs[0].settings
     inputs, targets, start = task.torch_batch(torch.from_numpy(pool[: settings.batch]).to(device))
     models = [initial_model(job, task).to(device) for job in jobs]
-    ensemble = Ensemble(models)
-    optimiser = torch.optim.Adam(ensemble.parameters(), lr=1e-3)
     gens = [torch.Generator(device=device).manual_seed(s) for s in range(len(jobs))]
-    size = len(jobs)
-
-    def step():
-        outs = ensemble([inputs] * size, [start] * size, generators=gens)
-        losses = [torch.nn.functional.mse_loss(o, targets) for o in outs]
-        optimiser.zero_grad(set_to_none=True)
-        torch.autograd.backward(losses)
-        for model in models:
-            torch.nn.utils.clip_grad_norm_(model.parameters(), 10.0)
-        optimiser.step()
+    step = common.ensemble_step(models, inputs, targets, start, gens)
 
     for _ in range(warmup):
         step()

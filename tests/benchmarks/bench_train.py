@@ -107,7 +107,6 @@ def ensemble_rows(args) -> list[dict]:
     the network step (forward, loss, backward, clipping, Adam) and ``train_ensemble`` end to end
     on the T-maze (batches drawn and encoded per member, as the workflow trains)."""
     from rnnreplay.jobs import Mechanisms, TaskSetup, TrainJob, TrainSettings
-    from rnnreplay.model import Ensemble
     from rnnreplay.train import train_ensemble
 
     batch, steps, hidden, cells, size = 64, 60, 128, 2, 5
@@ -119,20 +118,9 @@ def ensemble_rows(args) -> list[dict]:
         torch.manual_seed(0)
         nets = [NoisyRNN(n_in=2, n_out=cells, params=CellParams(hidden=hidden, leak=0.2, sigma=0.03))
                 for _ in range(members)]
-        ensemble = Ensemble(nets)
-        opt = torch.optim.Adam(ensemble.parameters(), lr=1e-3)
         gens = [torch.Generator().manual_seed(s) for s in range(members)]
-
-        def step():
-            outs = ensemble([inputs] * members, [start] * members, generators=gens)
-            losses = [torch.nn.functional.mse_loss(o, targets) for o in outs]
-            opt.zero_grad(set_to_none=True)
-            torch.autograd.backward(losses)
-            for net in nets:
-                torch.nn.utils.clip_grad_norm_(net.parameters(), 10.0)
-            opt.step()
-            return [loss.item() for loss in losses]
-        return step
+        step = common.ensemble_step(nets, inputs, targets, start, gens)
+        return lambda: [loss.item() for loss in step()]
 
     task = TaskSetup("tmaze", "tmaze", {"returns": True})
     pools = [task.build().sample_positions(512, steps, np.random.default_rng(s)) for s in range(size)]

@@ -69,6 +69,30 @@ def time_it(fn, repeats: int, warmup: int = 1) -> list[float]:
     return times
 
 
+def ensemble_step(models, inputs, targets, start, generators, clip: float = 10.0):
+    """One optimiser step of ``models`` side by side, as training takes it (forward of the
+    ``rnnreplay.model.Ensemble``, per-member MSE, backward, per-member clipping, Adam), on one batch
+    every member shares: ``inputs`` (batch, steps, n_in), ``targets`` (batch, steps, n_out),
+    ``start`` (batch, hidden) tensors on the models' device. Returns a callable taking one step
+    and returning the members' losses as tensors (no synchronisation)."""
+    from rnnreplay.model import Ensemble
+
+    ensemble = Ensemble(models)
+    optimiser = torch.optim.Adam(ensemble.parameters(), lr=1e-3)
+    size = len(models)
+
+    def step():
+        outs = ensemble([inputs] * size, [start] * size, generators=generators)
+        losses = [torch.nn.functional.mse_loss(o, targets) for o in outs]
+        optimiser.zero_grad(set_to_none=True)
+        torch.autograd.backward(losses)
+        for model in models:
+            torch.nn.utils.clip_grad_norm_(model.parameters(), clip)
+        optimiser.step()
+        return losses
+    return step
+
+
 def gemm_rate(shape=GEMM_SHAPE, seconds: float | None = None, repeats: int | None = None) -> dict:
     """GFLOP/s of torch.mm at ``shape`` with the current thread count: median and best of
     ``repeats`` batches of about ``seconds`` each (defaults: :data:`GEMM_TIMING`)."""
