@@ -13,6 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 import pytest
 
+from rnnreplay import fused_cell
 from rnnreplay import model as model_mod
 from rnnreplay.jobs import Mechanisms, ReplaySettings, TaskSetup, TrainJob, TrainSettings
 from rnnreplay.model import CellParams, CellState, NoisyRNN, register_cell
@@ -72,7 +73,8 @@ def test_a_mechanism_added_as_a_field_and_a_line_trains_and_replays(inhibition_c
     def fused_path(*args, **kwargs):
         raise AssertionError("the fused path ran a cell it does not implement")
 
-    monkeypatch.setattr(model_mod, "_run_cell", fused_path)
+    monkeypatch.setattr(model_mod, "run_cell", fused_path)  # the loop without gradients (replay)
+    monkeypatch.setattr(fused_cell, "run_cell", fused_path)  # the loop under the hand-written backward
     _, off_loss, off_position = train_and_replay(InhibitionParams(**KNOBS))
     on_model, on_loss, on_position = train_and_replay(InhibitionParams(**KNOBS, inhibition=0.5))
 

@@ -10,6 +10,7 @@ import pytest
 import torch
 
 from rnnreplay import config as rc
+from rnnreplay import fused_cell
 from rnnreplay import model as model_mod
 from rnnreplay.model import CellParams, NoisyRNN, make_cell, uses_fused_path
 
@@ -100,7 +101,7 @@ def test_chunked_noise_is_the_same_stream(monkeypatch):
     model = make(CELLS["leak_mom"], hidden=32)
     inputs, start = data(steps=40)
     whole = model(inputs, start, generator=seeded(9))
-    monkeypatch.setattr(model_mod._NoiseStream, "chunk_elements", 6 * 32 * 3)  # 3 steps per chunk
+    monkeypatch.setattr(model_mod.NoiseStream, "chunk_elements", 6 * 32 * 3)  # 3 steps per chunk
     chunked = model(inputs, start, generator=seeded(9))
     torch.testing.assert_close(chunked, whole, rtol=0, atol=0)
 
@@ -166,7 +167,7 @@ def test_a_redefined_step_or_an_unknown_phi_runs_the_readable_step(monkeypatch):
     monkeypatch.setitem(model_mod.ACTIVATIONS, "leaky_relu", steeper)
     assert not uses_fused_path(CellParams(activation="leaky_relu"))
     with pytest.raises(ValueError, match="does not implement"):
-        model_mod._activation_grad(torch.ones(2), torch.ones(2), "gelu", out=torch.empty(2))
+        fused_cell.activation_grad(torch.ones(2), torch.ones(2), "gelu", out=torch.empty(2))
 
 
 def shipped_configs():

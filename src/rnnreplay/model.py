@@ -13,9 +13,10 @@ Discrete time, hidden state r (B, N), input u (B, D_in), readout o (B, C)::
 ``adapt_strength = 0`` switches adaptation off. ``r_0 = W_enc f(s_0)``, ``v_0 = a_0 = 0``.
 
 :meth:`NoisyRNN.step` is the cell's definition: these lines, one per mechanism, differentiated
-by autograd. A fused loop with a hand-written backward (``_run_cell``, ``_CellSequence``) computes
+by autograd. A fused loop with a hand-written backward (:mod:`rnnreplay.fused_cell`) computes
 the same arithmetic faster; it is an optimisation, used only for cells it implements
-(:func:`uses_fused_path`) and pinned to the step by tests/test_model_fast_path.py.
+(:func:`uses_fused_path`) and pinned to the step by tests/test_model_fast_path.py. On CUDA an
+ensemble's training loops can also be replayed as CUDA graphs (:mod:`rnnreplay.cell_graphs`).
 
 ``cell: gru`` swaps in KR24's continuous-time GRU baseline (:class:`NoisyGRU`); :func:`make_cell`
 builds the class registered for ``params.cell`` (:func:`register_cell` adds one).
@@ -23,13 +24,16 @@ builds the class registered for ``params.cell`` (:func:`register_cell` adds one)
 
 from __future__ import annotations
 
-from dataclasses import MISSING, dataclass, fields
+from dataclasses import MISSING, fields
 from typing import NamedTuple
 
 import torch
 from torch import nn
 
+from .fused_cell import FUSED_FIELDS, FUSED_PHI, CellSequence, run_cell
+from .noise import NoiseStream, draw_noise
 from .params import CELLS, NOISE_KINDS, NOISE_SCALINGS, CellParams  # noqa: F401  (re-exported)
+from .rates import Knobs, acting_in, member_knobs
 
 ACTIVATIONS = {"relu": torch.relu, "tanh": torch.tanh, "leaky_relu": nn.functional.leaky_relu}
 
@@ -54,38 +58,6 @@ class CellState(NamedTuple):
     r: torch.Tensor  # hidden state r_t
     v: torch.Tensor  # velocity v_t (momentum)
     a: torch.Tensor  # adaptation current a_t
-
-
-@dataclass(frozen=True)
-class Knobs:
-    """The mechanism rates one run uses, the mechanism switches applied (off: friction 1,
-    adapt_rate 0). Dimensionless, per step. Each is a float, or for an ensemble whose members
-    differ in their knobs an (S, 1, 1) float32 tensor, member s's rate in row s
-    (:func:`member_knobs`)."""
-
-    leak: float  # lambda_r
-    friction: float  # lambda_v (1 = no momentum)
-    adapt_rate: float  # lambda_a = 1 / tau_a (0 = adaptation off)
-    adapt_strength: float  # b_a
-
-
-def member_knobs(knobs: list[Knobs], like: torch.Tensor) -> Knobs:
-    """The knobs of S members that differ, as one :class:`Knobs` of (S, 1, 1) tensors (``like``'s
-    device and dtype) that broadcast over an ensemble's (S, B, N) state."""
-    column = lambda name: torch.tensor([getattr(k, name) for k in knobs], device=like.device,  # noqa: E731
-                                       dtype=like.dtype).view(-1, 1, 1)
-    return Knobs(leak=column("leak"), friction=column("friction"), adapt_rate=column("adapt_rate"),
-                 adapt_strength=column("adapt_strength"))
-
-
-def _uses(flags) -> bool:
-    """Whether a mechanism acts: a bool, or for per-member knobs a bool tensor (any member)."""
-    return bool(flags.any()) if isinstance(flags, torch.Tensor) else bool(flags)
-
-
-def _add_scaled(y: torch.Tensor, x: torch.Tensor, scale) -> torch.Tensor:
-    """y += scale * x in place: ``scale`` a float (torch's ``alpha``) or a per-member tensor."""
-    return y.addcmul_(x, scale) if isinstance(scale, torch.Tensor) else y.add_(x, alpha=scale)
 
 
 class NoisyRNN(nn.Module):
@@ -127,7 +99,7 @@ class NoisyRNN(nn.Module):
         a = (1.0 - knobs.adapt_rate) * a + knobs.adapt_rate * knobs.adapt_strength * r  # adaptation
         return CellState(r + v, v, a)  # r_{t+1} = r_t + v_{t+1}
 
-    def sequence(self, r0: torch.Tensor, drive: torch.Tensor, knobs: Knobs, noise: _NoiseStream,
+    def sequence(self, r0: torch.Tensor, drive: torch.Tensor, knobs: Knobs, noise: NoiseStream,
                  progress=range) -> torch.Tensor:
         """The readable recurrence: :meth:`step` from (r_0, v_0 = 0, a_0 = 0) over every step.
 
@@ -201,15 +173,15 @@ class NoisyRNN(nn.Module):
         drive = input_drive(self.input, inputs, batch, steps)
         steps = drive.shape[0]
         knobs = self.knobs(adaptation, momentum)
-        noise = _NoiseStream(p.noise, (steps, batch, p.hidden), p.noise_std * noise_multiplier, r, generator)
+        noise = NoiseStream(p.noise, (steps, batch, p.hidden), p.noise_std * noise_multiplier, r, generator)
         weight = self.recurrent.weight  # (N, N); pre = r @ weight.T
         if readable or not self.fused:
             hidden_tbn = self.sequence(r, drive, knobs, noise, progress)
         elif torch.is_grad_enabled() and any(x.requires_grad for x in (r, drive, weight)):
-            hidden_tbn = _CellSequence.apply(r, drive, weight, knobs, p.activation, noise)
+            hidden_tbn = CellSequence.apply(r, drive, weight, knobs, p.activation, noise)
         else:
-            hidden_tbn, _ = _run_cell(r, drive, weight, knobs, p.activation, noise, keep_pre=False,
-                                      steps_iter=progress(steps))
+            hidden_tbn, _ = run_cell(r, drive, weight, knobs, p.activation, noise, keep_pre=False,
+                                     steps_iter=progress(steps))
         outputs = self.readout(hidden_tbn).transpose(0, 1)  # (B, T, C): one product over time
         hidden = hidden_tbn.transpose(0, 1)  # (B, T, N) view of the time-major buffer
         return (outputs, hidden) if return_hidden else outputs
@@ -233,6 +205,8 @@ class Ensemble(nn.Module):
     def __init__(self, members: list[nn.Module]):
         super().__init__()
         self.members = nn.ModuleList(members)
+        # when set (a rnnreplay.cell_graphs.CellGraphs), the fused training loops run through it
+        self.graphs = None
 
     @property
     def fused(self) -> bool:
@@ -282,94 +256,23 @@ class Ensemble(nn.Module):
         drive = torch.stack([input_drive(m.input, u, batch, steps) for m, u in zip(self.members, inputs)])
         each = [m.knobs(ad, mo) for m, ad, mo in zip(self.members, adaptations, momenta)]
         knobs = each[0] if all(k == each[0] for k in each) else member_knobs(each, r0)
+        mechanisms = acting_in(each)  # from the floats: no read-back of a device tensor
         stds = [m.params.noise_std * noise_multiplier for m in self.members]
         steps = drive.shape[1]
-        noise = _NoiseStream(p.noise, (r0.shape[0], steps) + r0.shape[1:], stds[0] if len(set(stds)) == 1 else stds,
-                             r0, generators)
+        noise = NoiseStream(p.noise, (r0.shape[0], steps) + r0.shape[1:], stds[0] if len(set(stds)) == 1 else stds,
+                            r0, generators)
         weight = torch.stack([m.recurrent.weight for m in self.members])  # (S, N, N)
-        if torch.is_grad_enabled() and any(x.requires_grad for x in (r0, drive, weight)):
-            hidden_stbn = _CellSequence.apply(r0, drive, weight, knobs, p.activation, noise)
+        training = torch.is_grad_enabled() and any(x.requires_grad for x in (r0, drive, weight))
+        if training and self.graphs is not None:
+            hidden_stbn = self.graphs(r0, drive, weight, knobs, p.activation, noise, mechanisms)
+        elif training:
+            hidden_stbn = CellSequence.apply(r0, drive, weight, knobs, p.activation, noise, mechanisms)
         else:
-            hidden_stbn, _ = _run_cell(r0, drive, weight, knobs, p.activation, noise, keep_pre=False,
-                                       steps_iter=progress(steps))
+            hidden_stbn, _ = run_cell(r0, drive, weight, knobs, p.activation, noise, keep_pre=False,
+                                      steps_iter=progress(steps), mechanisms=mechanisms)
         members = hidden_stbn.unbind(0)  # S x (T, B, N), contiguous
         outputs = [m.readout(h).transpose(0, 1) for m, h in zip(self.members, members)]  # S x (B, T, C)
         return (outputs, [h.transpose(0, 1) for h in members]) if return_hidden else outputs
-
-
-# --- the noise: one random stream for both paths -------------------------------------------------
-
-
-def draw_noise(kind: str, shape, std: float, like: torch.Tensor, generator, out: torch.Tensor | None = None):
-    """Hidden noise of the given ``shape``: ``std`` times N(0, 1) (``gaussian``) or U[0, 1)
-    (``uniform01``), on ``like``'s device and dtype (into the contiguous ``out`` if given: the same
-    draws as a fresh tensor); None when ``std`` is 0."""
-    if std == 0:
-        return None
-    z = out if out is not None else torch.empty(shape, device=like.device, dtype=like.dtype)
-    if kind == "gaussian":
-        z.normal_(generator=generator)  # what torch.randn does
-    else:
-        z.uniform_(generator=generator)  # what torch.rand does
-    return z.mul_(std)  # in place: the same values as std * z without a second buffer
-
-
-class _NoiseStream:
-    """The noise ``std * z`` of a (T, B, N) sequence, drawn in chunks of steps; or of an ensemble's
-    (S, T, B, N) sequence, member s drawing its own (T, B, N) stream from ``generator[s]`` exactly
-    as it would alone (into its own contiguous slice of a member-major block).
-
-    On CPU, ``normal_``/``uniform_`` fill chunks whose size is a multiple of 16 exactly as one
-    draw of the whole tensor would, so chunking keeps the random stream (and results) identical
-    while holding only a chunk in memory; otherwise the whole sequence is drawn at once.
-    """
-
-    chunk_elements = 1 << 22  # about 16 MB of float32 per chunk (per member)
-
-    def __init__(self, kind: str, shape, std, like, generator):
-        self.kind, self.shape, self.std, self.like, self.generator = kind, shape, std, like, generator
-        self.members = isinstance(generator, (list, tuple))
-        steps, batch, hidden = shape[1 if self.members else 0], shape[-2], shape[-1]
-        self.steps = steps
-        per_step = batch * hidden  # one member's
-        chunked = like.device.type == "cpu" and per_step % 16 == 0
-        self.chunk = max(1, self.chunk_elements // max(per_step, 1)) if chunked else steps
-        self._start, self._block, self._length = None, None, 0
-
-    def __bool__(self):
-        return any(s != 0 for s in self.std) if isinstance(self.std, (list, tuple)) else self.std != 0
-
-    def step(self, t: int) -> torch.Tensor:
-        """Noise of step t ((B, N), or (S, B, N) for an ensemble); steps must be asked for in
-        increasing order."""
-        if self._start is None or not self._start <= t < self._start + self._length:
-            n = min(self.chunk, self.steps - t)
-            member = (n,) + tuple(self.shape[-2:])
-            if self.members:  # (S, n, B, N): each member's own stream, drawn into its own slice
-                self._block = self.like.new_empty((len(self.generator),) + member)
-                stds = self.std if isinstance(self.std, (list, tuple)) else [self.std] * len(self.generator)
-                for block, g, std in zip(self._block, self.generator, stds):
-                    if draw_noise(self.kind, member, std, self.like, g, out=block) is None:
-                        block.zero_()  # a noiseless member beside noisy ones
-            else:
-                self._block = draw_noise(self.kind, member, self.std, self.like, self.generator)
-            self._start, self._length = t, n
-        return self._block[:, t - self._start] if self.members else self._block[t - self._start]
-
-
-# --- the fused path: the recurrence written for speed -------------------------------------------
-# _run_cell does exactly the arithmetic of NoisyRNN.step (the same operations in the same order,
-# skipping those that a switched-off mechanism makes identities), so its forward outputs are
-# bitwise those of NoisyRNN.sequence; but it writes into preallocated time-major buffers, and
-# _CellSequence gives it a hand-written backward: per step one (B, N) x (N, N) product and a few
-# in-place elementwise ops; the gradient of W_rec is one (N, T*B) x (T*B, N) product after the
-# loop. It implements only the CellParams fields in FUSED_FIELDS and the activations in
-# _FUSED_PHI: any other cell runs the readable step, so a new mechanism never gets a wrong gradient.
-
-FUSED_FIELDS = frozenset({"hidden", "activation", "leak", "adapt_strength", "adapt_tau", "friction", "sigma",
-                          "noise_scaling", "noise", "cell"})
-# phi the fused path computes and differentiates itself (leaky_relu: torch's default slope 0.01)
-_FUSED_PHI = {"relu": torch.relu, "tanh": torch.tanh, "leaky_relu": nn.functional.leaky_relu}
 
 
 def uses_fused_path(params: CellParams) -> bool:
@@ -377,7 +280,7 @@ def uses_fused_path(params: CellParams) -> bool:
     a phi the fused path knows exactly (``ACTIVATIONS[activation]`` is its own function), and
     every field outside :data:`FUSED_FIELDS` (a mechanism it does not implement, e.g. one a
     :class:`CellParams` subclass adds) at its default, i.e. switched off."""
-    phi = _FUSED_PHI.get(params.activation)
+    phi = FUSED_PHI.get(params.activation)
     if params.cell != "rnn" or phi is None or ACTIVATIONS.get(params.activation) is not phi:
         return False
     return all(f.name in FUSED_FIELDS or getattr(params, f.name) == _default(f) for f in fields(params))
@@ -386,150 +289,6 @@ def uses_fused_path(params: CellParams) -> bool:
 def _default(field):
     """A dataclass field's default value (MISSING when it has none)."""
     return field.default if field.default_factory is MISSING else field.default_factory()
-
-
-def _activate(pre: torch.Tensor, activation: str, out: torch.Tensor) -> torch.Tensor:
-    """out = phi(pre), for the activations in ``_FUSED_PHI``."""
-    if activation == "relu":
-        return torch.clamp_min(pre, 0, out=out)  # what torch.relu computes
-    if activation == "tanh":
-        return torch.tanh(pre, out=out)
-    if activation == "leaky_relu":
-        return out.copy_(nn.functional.leaky_relu(pre))
-    raise ValueError(f"the fused path does not implement activation {activation!r}")
-
-
-def _activation_grad(grad: torch.Tensor, pre: torch.Tensor, activation: str, out: torch.Tensor) -> torch.Tensor:
-    """out = grad * phi'(pre), for the activations in ``_FUSED_PHI``."""
-    if activation == "relu":
-        return torch.ops.aten.threshold_backward.grad_input(grad, pre, 0, grad_input=out)
-    if activation == "tanh":
-        t = torch.tanh(pre)
-        return torch.mul(grad, 1 - t * t, out=out)
-    if activation == "leaky_relu":
-        return out.copy_(torch.ops.aten.leaky_relu_backward(grad, pre, 0.01, False))  # default slope 0.01
-    raise ValueError(f"the fused path does not implement activation {activation!r}")
-
-
-def _step(x: torch.Tensor, t: int, members: bool) -> torch.Tensor:
-    """Step t of a sequence: x[t] of a time-major (T, B, N), x[:, t] of a member-major (S, T, B, N)."""
-    return x[:, t] if members else x[t]
-
-
-def _run_cell(r0, drive, weight, k: Knobs, activation: str, noise: _NoiseStream, keep_pre: bool, steps_iter=None):
-    """Forward recurrence. r0 (B, N), drive (T, B, N) (any strides), weight (N, N); or, for an
-    ensemble of S networks, r0 (S, B, N), drive (S, T, B, N) and weight (S, N, N), whose batched
-    products are on CPU bitwise the per-member products (tests/test_ensemble.py).
-
-    ``steps_iter`` iterates over 0..T-1 (default ``range(T)``; a progress iterator in replay).
-    Returns hidden ([S,] T, B, N) = r_1..r_T and, if ``keep_pre``, pre (same shape) for the backward.
-    """
-    members = weight.dim() == 3
-    steps = drive.shape[1 if members else 0]
-    shape = (r0.shape[0], steps) + r0.shape[1:] if members else (steps,) + r0.shape
-    hidden = r0.new_empty(shape)
-    pres = r0.new_empty(shape) if keep_pre else None
-    pre_buf = None if keep_pre else torch.empty_like(r0)
-    dr = torch.empty_like(r0)
-    matmul = torch.bmm if members else torch.mm
-    momentum = _uses(k.friction != 1.0)
-    adapting = _uses(k.adapt_rate > 0)
-    adapt_scale = k.adapt_rate * k.adapt_strength  # lambda_a b_a
-    v = torch.zeros_like(r0) if momentum else None
-    a = torch.zeros_like(r0) if adapting else None
-    tmp = torch.empty_like(r0) if adapting else None
-    w_t = weight.transpose(-2, -1)
-    r = r0
-    for t in steps_iter if steps_iter is not None else range(steps):
-        pre = _step(pres, t, members) if keep_pre else pre_buf
-        matmul(r, w_t, out=pre)  # pre_t = W_rec r_t + W_in u_t + b - a_t
-        pre.add_(_step(drive, t, members))
-        if adapting:
-            pre.sub_(a)
-        _activate(pre, activation, dr)  # dr_t = leak (phi(pre_t) - r_t) + noise_t
-        dr.sub_(r).mul_(k.leak)
-        if noise:
-            dr.add_(noise.step(t))
-        if momentum:  # v_{t+1} = (1 - lambda_v) v_t + dr_t
-            v.mul_(1.0 - k.friction).add_(dr)
-        if adapting:  # a_{t+1} = (1 - lambda_a) a_t + lambda_a b_a r_t
-            torch.mul(r, adapt_scale, out=tmp)
-            a.mul_(1.0 - k.adapt_rate).add_(tmp)
-        r = torch.add(r, v if momentum else dr, out=_step(hidden, t, members))  # r_{t+1} = r_t + v_{t+1}
-    return hidden, pres
-
-
-class _CellSequence(torch.autograd.Function):
-    """The recurrence with a hand-written backward (adjoint recursion, see ``backward``)."""
-
-    @staticmethod
-    def forward(ctx, r0, drive, weight, knobs, activation, noise):
-        hidden, pres = _run_cell(r0, drive, weight, knobs, activation, noise, keep_pre=True)
-        ctx.knobs, ctx.activation = knobs, activation
-        ctx.save_for_backward(r0, weight, hidden, pres)
-        return hidden
-
-    @staticmethod
-    def backward(ctx, grad_hidden):
-        """Adjoints lr, lv, la of r_{t+1}, v_{t+1}, a_{t+1}, from t = T-1 down to 0:
-
-            lr += dL/dr_{t+1};  gv = lv + lr;  g_pre = leak gv phi'(pre_t)
-            lr <- lr - leak gv + g_pre W_rec + lambda_a b_a la;  la <- (1 - lambda_a) la - g_pre
-            lv <- (1 - lambda_v) gv
-        and dL/dW_rec = sum_t g_pre_t^T r_t, dL/d drive_t = g_pre_t, dL/dr_0 = lr.
-        """
-        r0, weight, hidden, pres = ctx.saved_tensors
-        k = ctx.knobs
-        members = weight.dim() == 3
-        steps = hidden.shape[1 if members else 0]
-        momentum, adapting = _uses(k.friction != 1.0), _uses(k.adapt_rate > 0)
-        adapt_scale = k.adapt_rate * k.adapt_strength  # lambda_a b_a
-        g_pre = torch.empty_like(hidden)  # ([S,] T, B, N): also the gradient of drive
-        lr = torch.zeros_like(r0)
-        lv = torch.zeros_like(r0) if momentum else None
-        la = torch.zeros_like(r0) if adapting else None
-        gv = torch.empty_like(r0) if momentum else lr
-        for t in range(steps - 1, -1, -1):
-            lr.add_(_step(grad_hidden, t, members))
-            if momentum:
-                torch.add(lv, lr, out=gv)
-            g = _step(g_pre, t, members)
-            _activation_grad(gv, _step(pres, t, members), ctx.activation, out=g)
-            g.mul_(k.leak)
-            if momentum:
-                if isinstance(k.leak, torch.Tensor):  # members with their own leak
-                    lr.addcmul_(gv, k.leak, value=-1.0)
-                else:
-                    lr.sub_(gv, alpha=k.leak)
-                torch.mul(gv, 1.0 - k.friction, out=lv)
-            else:
-                lr.mul_(1.0 - k.leak)
-            if members:
-                lr.baddbmm_(g, weight)
-            else:
-                lr.addmm_(g, weight)
-            if adapting:
-                _add_scaled(lr, la, adapt_scale)
-                la.mul_(1.0 - k.adapt_rate).sub_(g)
-        grad_weight = None
-        if ctx.needs_input_grad[2]:
-            if members:  # per member, the very products a network alone computes
-                grad_weight = torch.stack([_recurrent_weight_grad(g_pre[s], r0[s], hidden[s])
-                                           for s in range(weight.shape[0])])
-            else:
-                grad_weight = _recurrent_weight_grad(g_pre, r0, hidden)
-        grad_drive = g_pre if ctx.needs_input_grad[1] else None
-        return lr, grad_drive, grad_weight, None, None, None
-
-
-def _recurrent_weight_grad(g_pre: torch.Tensor, r0: torch.Tensor, hidden: torch.Tensor) -> torch.Tensor:
-    """dL/dW_rec = sum_t g_pre_t^T r_t: g_pre and hidden (T, B, N) (any strides), r0 (B, N) -> (N, N);
-    one (N, T*B) x (T*B, N) product after the first step's."""
-    n = hidden.shape[-1]
-    grad = g_pre[0].T @ r0
-    if len(hidden) > 1:
-        grad.addmm_(g_pre[1:].reshape(-1, n).T, hidden[:-1].reshape(-1, n))
-    return grad
 
 
 class NoisyGRU(nn.Module):
