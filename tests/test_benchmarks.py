@@ -46,8 +46,10 @@ def test_gpu_benchmark_runs_on_cpu_at_tiny_sizes(tmp_path):
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     summary = json.loads((tmp_path / "gpu_summary.json").read_text())
     status = {r["section"]: r["status"] for r in summary["rows"] if r.get("measure") == "(section status)"}
-    assert status == dict.fromkeys(("gemm", "agreement", "default", "kr24", "process"), "ok")
+    assert status == dict.fromkeys(("gemm", "agreement", "default", "kr24", "graphs", "process"), "ok")
     rows = summary["rows"]
+    graphs = [r for r in rows if r["section"] == "graphs" and "speedup" in r]
+    assert len(graphs) == 4 and all(r["bitwise"] for r in graphs)  # on CPU: the graph path without capture
     assert all(r["ok"] for r in rows if r["section"] == "agreement" and "check" in r)
     for section in ("default", "kr24"):
         assert {(r["measure"], r.get("members")) for r in rows if r["section"] == section} >= {

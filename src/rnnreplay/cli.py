@@ -111,12 +111,23 @@ def cmd_train(args) -> str:
 
     jobs = _job(args.job, TrainJob, many=True)
     intervals = run_config().get("train", {})
-    return train_file(jobs, args.train_paths, args.out_model, args.out_loss, device=_compute_setup(args),
+    device = _compute_setup(args)
+    return train_file(jobs, args.train_paths, args.out_model, args.out_loss, device=device,
                       log=_log, checkpoint=args.checkpoint,
                       batches=args.batch_encoding or run_config().get("batch_encoding", "auto"),
+                      cuda_graphs=_cuda_graphs(args, device),
                       log_every=args.log_every or intervals.get("log_every", 100),
                       checkpoint_every=args.checkpoint_every if args.checkpoint_every is not None
                       else intervals.get("checkpoint_every", 0))
+
+
+def _cuda_graphs(args, device) -> bool:
+    """Whether training replays its recurrence as CUDA graphs: --cuda-graphs, else the workflow
+    config's cuda_graphs, only where the job runs on CUDA (on CPU the option changes nothing)."""
+    from .jobs import run_config
+
+    asked = args.cuda_graphs if args.cuda_graphs is not None else run_config().get("cuda_graphs", False)
+    return bool(asked) and device.type == "cuda"
 
 
 def cmd_replay(args) -> str:
@@ -225,6 +236,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--batch-encoding", choices=["auto", "numpy", "torch"],
                    help="where each step's batch is gathered, masked and encoded: torch on the device, numpy on "
                         "the CPU, auto (torch on CUDA, numpy on CPU); default: the workflow config's batch_encoding")
+    p.add_argument("--cuda-graphs", action=argparse.BooleanOptionalAction, default=None,
+                   help="on CUDA, run the recurrence's training loops as CUDA graphs (few launches per step); "
+                        "default: the workflow config's cuda_graphs, else off. No effect on CPU")
     p.add_argument("--checkpoint-every", type=int, help="steps between checkpoints (0 = none); default: the "
                                                         "workflow config's train.checkpoint_every, else 0")
     p.add_argument("--log-every", type=int, help="steps between progress lines; default: the workflow config's "

@@ -135,6 +135,7 @@ def train_ensemble(
     log_every: int = 100,
     checkpoint_every: int = 0,
     batches: str = "auto",
+    cuda_graphs: bool = False,
 ) -> tuple[list[torch.nn.Module], list[xr.Dataset]]:
     """Train S networks side by side on batches drawn from their pools of paths: the seeds of one
     (task, variant), as one :class:`rnnreplay.model.Ensemble`. Each member has exactly the initial
@@ -165,11 +166,15 @@ def train_ensemble(
             CPU, then copied to ``device``), ``torch`` (on ``device``: :class:`rnnreplay.batches.
             DeviceBatches`; the same paths and masks, encodings equal to float32 rounding) or
             ``auto`` (torch on CUDA, numpy on CPU, where the numpy batches are the bitwise reference).
+        cuda_graphs: run the recurrence's forward and backward loops as CUDA graphs
+            (:class:`rnnreplay.cell_graphs.CellGraphs`; fused cells only). On CPU the same path runs
+            without capture: the results are bitwise those without it (tests/test_cell_graphs.py).
 
     Returns:
         The trained models (on CPU) and, for each, a Dataset of its loss per step (dim ``step``).
     """
     from .batches import DeviceBatches, use_torch_batches
+    from .cell_graphs import CellGraphs
     from .model import Ensemble
 
     first_job = jobs[0]
@@ -181,6 +186,8 @@ def train_ensemble(
     noise_gens = [torch.Generator(device=device).manual_seed(derive_seed(*job.seed_parts, "noise") % 2**63)
                   for job in jobs]
     ensemble = Ensemble(models)
+    if cuda_graphs:
+        ensemble.graphs = CellGraphs()
     adaptations = [job.mechanisms.adaptation for job in jobs]  # each member's own (variants may differ)
     momenta = [job.mechanisms.momentum for job in jobs]
     optimiser = torch.optim.Adam(ensemble.parameters(), lr=settings.lr)
@@ -219,9 +226,11 @@ def train_ensemble(
         outputs = ensemble([b[0] for b in batches], [b[2] for b in batches], adaptation=adaptations,
                            momentum=momenta, generators=noise_gens)
         member_losses = [torch.nn.functional.mse_loss(out, b[1]) for out, b in zip(outputs, batches)]
-        for job, loss in zip(jobs, member_losses):
-            if not torch.isfinite(loss):
-                raise FloatingPointError(f"training loss of seed {job.seed} became {loss.item()} at step {step + 1} "
+        # one read-back of every member's loss per step (a GPU waits once, not twice per member)
+        losses[:, step] = torch.stack([loss.detach() for loss in member_losses]).cpu().numpy()
+        for job, loss in zip(jobs, losses[:, step]):
+            if not np.isfinite(loss):
+                raise FloatingPointError(f"training loss of seed {job.seed} became {float(loss)} at step {step + 1} "
                                          f"of {steps}; no output written")
         optimiser.zero_grad(set_to_none=True)
         torch.autograd.backward(member_losses)  # each member's loss, each its own gradient
@@ -232,7 +241,6 @@ def train_ensemble(
             for group in optimiser.param_groups:
                 group["lr"] = learning_rate(settings, step)
         optimiser.step()
-        losses[:, step] = [loss.item() for loss in member_losses]
         if step % log_every == 0 or step == steps - 1:
             shown = " ".join(f"{x:.5g}" for x in losses[:, step])
             bar.set_postfix(loss=shown)
@@ -274,7 +282,7 @@ def _loss_dataset(loss: np.ndarray) -> xr.Dataset:
 @stage_outputs("out_models", "out_losses", check_only=("checkpoint",))
 def train_file(jobs: list[TrainJob], train_paths: list, out_models: list, out_losses: list,
                device: torch.device = torch.device("cpu"), log=print, checkpoint: str | Path | None = None,
-               log_every: int = 100, checkpoint_every: int = 0, batches: str = "auto") -> str:
+               log_every: int = 100, checkpoint_every: int = 0, batches: str = "auto", cuda_graphs: bool = False) -> str:
     """The train stage: :func:`train_ensemble` of ``jobs`` (the seeds of one variant; one job is
     an ensemble of one) on the pools in ``train_paths``; writes each member's model file and loss
     curve, then deletes the checkpoint (the outputs are complete: a rerun starts afresh). Returns a
@@ -289,10 +297,11 @@ def train_file(jobs: list[TrainJob], train_paths: list, out_models: list, out_lo
     pools = [read_paths(path, job.task, "train", job.seed)["position"].values for job, path in zip(jobs, train_paths)]
     name = f"{jobs[0].task.name}/{jobs[0].variant}"
     where = "torch" if use_torch_batches(batches, device) else "numpy"
+    graphs = ", CUDA graphs" if cuda_graphs else ""
     log(f"train {name} seeds {' '.join(str(j.seed) for j in jobs)}: device {device}, "
-        f"torch threads {torch.get_num_threads()}, batches {where}")
+        f"torch threads {torch.get_num_threads()}, batches {where}{graphs}")
     models, losses = train_ensemble(jobs, pools, device=device, log=log, checkpoint=checkpoint, log_every=log_every,
-                                    checkpoint_every=checkpoint_every, batches=batches)
+                                    checkpoint_every=checkpoint_every, batches=batches, cuda_graphs=cuda_graphs)
     for job, model, loss, out_model, out_loss in zip(jobs, models, losses, out_models, out_losses):
         loss.attrs = provenance(f"training loss {job.task.name}/{job.variant}", job, job.seed)
         write_dataset(loss, out_loss)

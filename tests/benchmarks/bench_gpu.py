@@ -15,6 +15,12 @@ section stopped at its limit keeps the rows it had:
   Adam on a batch already on the GPU) and ``data included`` (``rnnreplay.train.train_ensemble``
   as ``rnnreplay train`` runs it: each step's batches drawn, masked and encoded, per-member loss
   checks). KR24 also: the adaptation + momentum cell, the GRU and TF32 at 5 members.
+- ``graphs``: the recurrence's training loops replayed as CUDA graphs (``cuda_graphs: true``,
+  rnnreplay.cell_graphs) beside the plain fused loops, model step per network at the default
+  shapes (5 and 20 members) and KR24's (1 and 5), and their agreement: one forward and backward of
+  the same ensemble on the same batch and noise, both ways, compared output by output and gradient
+  by gradient (a replay runs the eager loop's kernels: expected equal, checked to 1e-6 of the
+  largest value).
 - ``process``: the whole ``rnnreplay train`` process at KR24 shapes (1 and 5 members; batches
   encoded in torch on the GPU, and in numpy on the CPU as before, side by side): per step
   (t(last step) - t(step 2)) / (steps - 2), from the log lines' arrival times, and the process's
@@ -47,7 +53,8 @@ import common
 import numpy as np
 import torch
 
-LIMITS = {"gemm": 15, "agreement": 40, "default": 40, "kr24": 95, "process": 85}  # seconds per section
+LIMITS = {"gemm": 15, "agreement": 40, "default": 40, "kr24": 95, "graphs": 45, "process": 85}  # s per section
+GRAPH_RTOL = 1e-6  # graphs against the plain loops: largest difference over largest value
 MEMBERS = (1, 5, 20, 80)
 SHAPES = {  # (task setup, hidden N, batch B, steps T, cell knobs)
     "default": (("tmaze", "tmaze", {"returns": True}), 128, 64, 60, dict(leak=0.2, sigma=0.03)),
@@ -128,17 +135,12 @@ def _jobs(task_setup, hidden: int, batch: int, knobs: dict, members: int, steps:
                      TrainSettings(steps=steps, batch=batch)) for s in range(members)]
 
 
-def model_step_seconds(jobs, pool: np.ndarray, device: torch.device, warmup: int, timed: int) -> float:
+def model_step_seconds(jobs, pool: np.ndarray, device: torch.device, warmup: int, timed: int,
+                       graphs=None) -> float:
     """Seconds of one optimiser step of the ensemble of ``jobs`` on a batch already on ``device``
-    (forward, per-member MSE, backward, per-member clipping, Adam; then a synchronise)."""
-    from rnnreplay.train import initial_model
-
-    task = jobs[0].task.build()
-    settings = jobs[0].settings
-    inputs, targets, start = task.torch_batch(torch.from_numpy(pool[: settings.batch]).to(device))
-    models = [initial_model(job, task).to(device) for job in jobs]
-    gens = [torch.Generator(device=device).manual_seed(s) for s in range(len(jobs))]
-    step = common.ensemble_step(models, inputs, targets, start, gens)
+    (forward, per-member MSE, backward, per-member clipping, Adam; then a synchronise); ``graphs``
+    as :func:`common.ensemble_step`."""
+    step = _model_step(jobs, pool, device, graphs)
 
     for _ in range(warmup):
         step()
@@ -148,6 +150,77 @@ def model_step_seconds(jobs, pool: np.ndarray, device: torch.device, warmup: int
         step()
     sync(device)
     return (time.perf_counter() - t0) / timed
+
+
+def _model_step(jobs, pool: np.ndarray, device: torch.device, graphs=None):
+    """:func:`common.ensemble_step` of freshly initialised members of ``jobs`` on one batch of ``pool``."""
+    from rnnreplay.train import initial_model
+
+    task = jobs[0].task.build()
+    settings = jobs[0].settings
+    inputs, targets, start = task.torch_batch(torch.from_numpy(pool[: settings.batch]).to(device))
+    models = [initial_model(job, task).to(device) for job in jobs]
+    gens = [torch.Generator(device=device).manual_seed(s) for s in range(len(jobs))]
+    return common.ensemble_step(models, inputs, targets, start, gens, graphs=graphs)
+
+
+def graphs_agreement(jobs, pool: np.ndarray, device: torch.device) -> dict:
+    """One forward and backward of the same members, batch and noise through the CUDA graphs and
+    through the plain fused loops: the largest difference of the losses and of every gradient,
+    each over the largest value of its reference."""
+    from rnnreplay.cell_graphs import CellGraphs
+    from rnnreplay.model import Ensemble
+    from rnnreplay.train import initial_model
+
+    task = jobs[0].task.build()
+    inputs, targets, start = task.torch_batch(torch.from_numpy(pool[: jobs[0].settings.batch]).to(device))
+    results = []
+    for graphs in (None, CellGraphs()):
+        models = [initial_model(job, task).to(device) for job in jobs]
+        ensemble = Ensemble(models)
+        ensemble.graphs = graphs
+        for _ in range(2 if graphs is not None else 1):  # the second call replays the captured graphs
+            gens = [torch.Generator(device=device).manual_seed(s) for s in range(len(jobs))]
+            ensemble.zero_grad(set_to_none=True)
+            outs = ensemble([inputs] * len(jobs), [start] * len(jobs), generators=gens)
+            losses = [torch.nn.functional.mse_loss(o, targets) for o in outs]
+            torch.autograd.backward(losses)
+        results.append((torch.stack(losses).detach(), [p.grad.detach().clone() for p in ensemble.parameters()]))
+    (loss_ref, grads_ref), (loss_g, grads_g) = results
+    worst = lambda a, b: float((a - b).abs().max() / b.abs().max().clamp_min(1e-30))  # noqa: E731
+    grad_worst = max(worst(g, r) for g, r in zip(grads_g, grads_ref))
+    loss_worst = worst(loss_g, loss_ref)
+    return {"loss_rel_diff": loss_worst, "grad_rel_diff": grad_worst,
+            "agree": max(loss_worst, grad_worst) <= GRAPH_RTOL, "bitwise": loss_worst == 0 and grad_worst == 0}
+
+
+def section_graphs(args, sink: Sink) -> None:
+    """Model step per network with and without CUDA graphs, side by side, and their agreement."""
+    from rnnreplay.cell_graphs import CellGraphs
+
+    device = args.device
+    shapes = SHAPES if device.type == "cuda" else TINY
+    gemm = gemm_tflops(device, (8192,) * 3 if device.type == "cuda" else (256,) * 3)
+    plan = [("default", 5), ("default", 20), ("kr24", 1), ("kr24", 5)]
+    if args.quick or device.type != "cuda":
+        plan = [("default", 5), ("kr24", 1)]
+    for name, members in plan:
+        task_setup, hidden, batch, length, knobs = shapes[name]
+        for label, cell_knobs in (("leak", knobs), ("leak_adapt_mom", dict(knobs, adapt_strength=0.3, friction=0.6))):
+            jobs = _jobs(task_setup, hidden, batch, cell_knobs, members, 8)
+            task = jobs[0].task.build()
+            pool = task.sample_positions(batch, length, np.random.default_rng(0))
+            row = {"measure": f"graphs, {name} shapes, {label}", "shape": f"N{hidden} B{batch} T{length}",
+                   "members": members, "gemm_tflops": gemm}
+            row.update(graphs_agreement(jobs, pool, device))
+            timed = 3 if hidden >= 512 else 10
+            plain = model_step_seconds(jobs, pool, device, 2, timed)
+            graphed = model_step_seconds(jobs, pool, device, 2, timed, graphs=CellGraphs())
+            row.update(ms_per_network_plain=1e3 * plain / members, ms_per_network_graphs=1e3 * graphed / members,
+                       speedup=plain / graphed)
+            sink.add(row)
+            if device.type == "cuda":
+                torch.cuda.empty_cache()
 
 
 def train_step_seconds(jobs, pools, device: torch.device, warmup: int) -> float:
@@ -272,7 +345,7 @@ def section_process(args, sink: Sink) -> None:
 
 
 SECTIONS = {"gemm": section_gemm, "agreement": section_agreement, "default": section_default,
-            "kr24": section_kr24, "process": section_process}
+            "kr24": section_kr24, "graphs": section_graphs, "process": section_process}
 
 
 # --- projections ----------------------------------------------------------------------------------
@@ -383,7 +456,8 @@ def run_sections(args) -> list[dict]:
 
 def report(args, rows: list[dict]) -> None:
     cols = ["section", "measure", "shape", "members", "ms_per_network", "ms_per_step", "fraction_of_gemm", "tflops",
-            "process_wall_s", "check", "case", "max_diff", "tolerance", "unit", "ok", "status", "error"]
+            "process_wall_s", "ms_per_network_plain", "ms_per_network_graphs", "speedup", "loss_rel_diff",
+            "grad_rel_diff", "agree", "check", "case", "max_diff", "tolerance", "unit", "ok", "status", "error"]
     try:
         proj = projections(rows)
     except Exception as exc:  # e.g. a package the configs need is missing: the rows above still count

@@ -69,15 +69,17 @@ def time_it(fn, repeats: int, warmup: int = 1) -> list[float]:
     return times
 
 
-def ensemble_step(models, inputs, targets, start, generators, clip: float = 10.0):
+def ensemble_step(models, inputs, targets, start, generators, clip: float = 10.0, graphs=None):
     """One optimiser step of ``models`` side by side, as training takes it (forward of the
     ``rnnreplay.model.Ensemble``, per-member MSE, backward, per-member clipping, Adam), on one batch
     every member shares: ``inputs`` (batch, steps, n_in), ``targets`` (batch, steps, n_out),
     ``start`` (batch, hidden) tensors on the models' device. Returns a callable taking one step
-    and returning the members' losses as tensors (no synchronisation)."""
+    and returning the members' losses as tensors (no synchronisation). ``graphs``: a
+    ``rnnreplay.cell_graphs.CellGraphs`` for the recurrence's loops (None: the plain fused path)."""
     from rnnreplay.model import Ensemble
 
     ensemble = Ensemble(models)
+    ensemble.graphs = graphs
     optimiser = torch.optim.Adam(ensemble.parameters(), lr=1e-3)
     size = len(models)
 
