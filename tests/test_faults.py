@@ -260,7 +260,7 @@ def test_a_noiseless_network_is_accepted_and_its_kl_is_undefined():
     fixed point has no density, so its KL is NaN, which the claims drop (n counts the seeds left)."""
     import numpy as np
 
-    from rnnreplay.metrics import kde_kl
+    from rnnreplay.measures import kde_kl
 
     assert errors_of(lambda c: c["model"].update(sigma=0.0)) == []
     still = np.zeros((4, 50, 2))

@@ -281,7 +281,7 @@ def train_file(jobs: list[TrainJob], train_paths: list, out_models: list, out_lo
     line for the log. The pools (against each job) and the output paths are checked before
     training (:mod:`rnnreplay.checks`)."""
     from .batches import use_torch_batches
-    from .metrics import final_loss
+    from .measures import final_loss
 
     if not len(jobs) == len(train_paths) == len(out_models) == len(out_losses):
         raise ValueError(f"train: {len(jobs)} jobs need as many --train-paths, --out-model and --out-loss "
