@@ -125,7 +125,7 @@ def test_two_universe_tiny_map_end_to_end(tmp_path):
     assert set(long["universe"]) == {"default", "replay_noise_x1"} and long["learned"].notna().any()
     assert "# Robustness map" in (out / "robustness.md").read_text()
     # The default run's claims report gains the map's classes (the claims rule passes a kept map).
-    from rnnreplay.claims import claims_files
+    from rnnreplay.claims_report import claims_files
 
     claims = ru.universe_configs(_merged(tmp_path / "tiny.yaml", tmp_path / "tiny_robustness.yaml"))["default"]["claims"]
     md = tmp_path / "claims.md"
