@@ -120,8 +120,9 @@ def test_checkpoint_of_another_run_is_ignored(job):
 
 
 def test_learning_rate_schedule_and_curriculum():
+    from rnnreplay.batches import sequence_length
     from rnnreplay.jobs import TrainSettings
-    from rnnreplay.train import learning_rate, sequence_length
+    from rnnreplay.train import learning_rate
 
     constant = TrainSettings(steps=101, lr=0.01)
     assert [learning_rate(constant, s) for s in (0, 50, 100)] == [0.01] * 3

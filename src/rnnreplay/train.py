@@ -14,6 +14,7 @@ import torch
 import xarray as xr
 from tqdm.auto import tqdm
 
+from .batches import DeviceBatches, sequence_length, use_torch_batches
 from .checks import read_paths, stage_outputs
 from .config import derive_seed
 from .io import load_checkpoint, provenance, save_checkpoint, save_model, write_dataset
@@ -83,16 +84,6 @@ def learning_rate(settings: TrainSettings, step: int) -> float:
     final = lr * float(settings.lr_final_ratio)
     span = max(1, int(settings.steps) - warmup - 1)
     return final + 0.5 * (lr - final) * (1.0 + math.cos(math.pi * min(1.0, (step - warmup) / span)))
-
-
-def sequence_length(settings: TrainSettings, step: int, full: int) -> int:
-    """Path length (steps) of optimiser step ``step``: the curriculum stage's, else ``full``."""
-    end = 0
-    for stage_steps, length in settings.curriculum:
-        end += int(stage_steps)
-        if step < end:
-            return min(int(length), full)
-    return full
 
 
 def initial_model(job: TrainJob, task: Task | None = None) -> torch.nn.Module:
@@ -169,7 +160,6 @@ def train_ensemble(
     Returns:
         The trained models (on CPU) and, for each, a Dataset of its loss per step (dim ``step``).
     """
-    from .batches import DeviceBatches, use_torch_batches
     from .model import Ensemble
 
     first_job = jobs[0]
@@ -280,7 +270,6 @@ def train_file(jobs: list[TrainJob], train_paths: list, out_models: list, out_lo
     curve, then deletes the checkpoint (the outputs are complete: a rerun starts afresh). Returns a
     line for the log. The pools (against each job) and the output paths are checked before
     training (:mod:`rnnreplay.checks`)."""
-    from .batches import use_torch_batches
     from .measures import final_loss
 
     if not len(jobs) == len(train_paths) == len(out_models) == len(out_losses):
