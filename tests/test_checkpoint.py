@@ -16,7 +16,8 @@ import numpy as np
 import pytest
 import torch
 
-from rnnreplay.config import load_yaml, synthesis_job, train_job
+from rnnreplay.config import synthesis_job, train_job
+from rnnreplay.config_files import load_yaml
 from rnnreplay.data import synthesize
 from rnnreplay.jobs import to_json
 from rnnreplay.io import load_checkpoint, load_model_file, read_dataset, save_checkpoint, write_dataset

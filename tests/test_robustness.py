@@ -10,7 +10,7 @@ import pytest
 
 from conftest import ROOT, TINY, snakemake
 from rnnreplay import universes as ru
-from rnnreplay.config import load_yaml
+from rnnreplay.config_files import load_yaml
 from rnnreplay.robustness import FRAGILE, REVERSED, ROBUST, UNTESTED, classify, robustness_map
 
 SCHEMA = ROOT / "workflow" / "schemas" / "config.schema.yaml"
@@ -21,7 +21,7 @@ def _merged(*paths):
     config each extends (rnnreplay.config.with_base, as the workflow applies it)."""
     from snakemake.utils import update_config
 
-    from rnnreplay.config import with_base
+    from rnnreplay.config_files import with_base
 
     config = {}
     for path in paths:

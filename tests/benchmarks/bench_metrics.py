@@ -25,7 +25,8 @@ import xarray as xr
 
 from rnnreplay import measures as ms
 from rnnreplay import metrics as m
-from rnnreplay.config import load_yaml, metrics_job, replay_job, synthesis_job, to_json, train_job
+from rnnreplay.config import metrics_job, replay_job, synthesis_job, to_json, train_job
+from rnnreplay.config_files import load_yaml
 from rnnreplay.data import paths_dataset
 from rnnreplay.io import provenance, read_dataset, write_dataset
 from rnnreplay.replay import replay_dataset
