@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from .checks import stage_outputs
+from .config import derive_seed
 from .jobs import MetricsJob, MetricsSettings
 from .measures import (angular_drift, circular_variance, entropy, final_loss, grid_cells, kde_kl, mean_radius,
                        occupancy, off_track, path_length, reach_time, region_switches, speed, step_length,
@@ -395,7 +396,6 @@ def metrics_file(jobs: list[MetricsJob], replays: list, test_paths: str | Path, 
     from (task, seed, "metrics"). Returns a line for the log. The inputs (against each job) and the
     output paths are checked first (:mod:`rnnreplay.checks`)."""
     from .checks import read_loss, read_paths, read_replay
-    from .config import derive_seed
     from .io import provenance, write_dataset
 
     if not len(jobs) == len(replays) == len(losses) == len(outs):
@@ -440,8 +440,6 @@ def kl_matrix(runs: list[dict], table, settings: MetricsSettings):
         A long table with columns quiescent, active, seed, kl (nats).
     """
     import pandas as pd
-
-    from .config import derive_seed
 
     own = table.set_index(["task", "variant", "seed", "metric"])["value"]
     rows = []
