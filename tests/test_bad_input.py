@@ -22,12 +22,14 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from rnnreplay import config as rc
+from rnnreplay import config_files as rcf
+from rnnreplay import config_validation as rcv
 from rnnreplay import io
 from rnnreplay.cli import main
 
 ROOT = Path(__file__).resolve().parents[1]
 SCHEMA = ROOT / "workflow" / "schemas" / "config.schema.yaml"
-TINY = rc.load_yaml(ROOT / "tests" / "configs" / "tiny.yaml")
+TINY = rcf.load_yaml(ROOT / "tests" / "configs" / "tiny.yaml")
 
 outside_unit = st.one_of(st.floats(max_value=0.0), st.floats(min_value=1.0, exclude_min=True),
                          st.just(float("nan")))  # outside (0, 1]
@@ -146,8 +148,8 @@ def test_there_are_at_least_20_kinds_of_bad_config():
 
 
 def test_the_tiny_and_default_configs_are_valid():
-    assert rc.config_errors(TINY, SCHEMA) == []
-    assert rc.config_errors(rc.load_yaml(ROOT / "config.yaml"), SCHEMA) == []
+    assert rcv.config_errors(TINY, SCHEMA) == []
+    assert rcv.config_errors(rcf.load_yaml(ROOT / "config.yaml"), SCHEMA) == []
 
 
 @pytest.mark.parametrize("kind", [k[0] for k in BAD])
@@ -155,7 +157,7 @@ def test_the_tiny_and_default_configs_are_valid():
 @given(data=st.data())
 def test_validator_names_the_key_of_every_kind_of_mistake(kind, data):
     _, cfg, key = data.draw(bad_configs([k for k in BAD if k[0] == kind]))
-    errors = rc.config_errors(cfg, SCHEMA)
+    errors = rcv.config_errors(cfg, SCHEMA)
     assert errors, f"{kind}: accepted {cfg}"
     assert any(key in e for e in errors), (kind, key, errors)
     assert all("\n" not in e for e in errors)
@@ -308,42 +310,42 @@ def test_repeated_yaml_keys_are_refused_naming_file_line_and_key(tmp_path):
     text = text.replace("device: cpu\n", "device: cpu\ndevice: cuda\nseeds: [0]\n")
     text = text.replace("metrics: {burn_in: 5,", "metrics: {burn_in: 5, burn_in: 6,")
     (tmp_path / "c.yaml").write_text(text)
-    errors = rc.config_file_errors(tmp_path / "c.yaml")
+    errors = rcf.config_file_errors(tmp_path / "c.yaml")
     assert [e.split(": ", 2)[1] for e in errors] == ["device", "seeds", "metrics.burn_in"], errors
     assert all(str(tmp_path / "c.yaml") in e and "key repeated (first at line" in e for e in errors)
     with pytest.raises(ValueError, match=r"c.yaml:4: device: key repeated \(first at line 3\).*\(and 2 more\)"):
-        rc.load_yaml(tmp_path / "c.yaml")
+        rcf.load_yaml(tmp_path / "c.yaml")
     with pytest.raises(SystemExit, match="device: key repeated"):
-        rc.exit_if_invalid(TINY, SCHEMA, files=[tmp_path / "c.yaml"])
+        rcv.exit_if_invalid(TINY, SCHEMA, files=[tmp_path / "c.yaml"])
 
 
 def test_integer_fields_refuse_whole_floats():
     cfg = copy.deepcopy(TINY)
     cfg["data"]["steps"] = 20.0
     cfg["variants"]["noleak"]["train"] = {"batch": 8.0}
-    assert rc.config_errors(cfg, SCHEMA) == ["data.steps: 20.0 is not of type 'integer'",
+    assert rcv.config_errors(cfg, SCHEMA) == ["data.steps: 20.0 is not of type 'integer'",
                                               "variants.noleak.train.batch: 8.0 is not of type 'integer'"]
 
 
 def test_sizes_are_checked_against_memory_naming_the_key_and_the_estimate():
-    assert rc.config_errors(TINY, SCHEMA, memory_mb=64) == []
+    assert rcv.config_errors(TINY, SCHEMA, memory_mb=64) == []
     cfg = copy.deepcopy(TINY)
     cfg["tasks"]["rat"]["model"] = {"hidden": 10**7}
-    [line] = rc.config_errors(cfg, SCHEMA)
+    [line] = rcv.config_errors(cfg, SCHEMA)
     assert line.startswith("tasks.rat.model.hidden: training of rat/noleak would need about ") and "PiB" in line
     assert "(tasks.rat.model.hidden 10000000)^2" in line and "of this machine's memory" in line
-    errors = rc.config_errors(TINY, SCHEMA, memory_mb=0.5)  # the tiny jobs need up to ~1.5 MiB (2 seeds each)
+    errors = rcv.config_errors(TINY, SCHEMA, memory_mb=0.5)  # the tiny jobs need up to ~1.5 MiB (2 seeds each)
     assert errors and all(re.match(r"[\w.]+: \w+ of [\w/]+ would need about [\d.]+ [KM]iB of memory \(", e)
                           for e in errors)
     assert any("mem_mb 0.5 (--resources)" in e for e in errors)
-    assert rc.config_errors(TINY, SCHEMA, memory_mb=math.inf) == []
+    assert rcv.config_errors(TINY, SCHEMA, memory_mb=math.inf) == []
 
 
 def test_burn_in_and_lags_are_checked_against_replay_and_test_paths():
     cfg = copy.deepcopy(TINY)
     cfg["metrics"].update(burn_in=39, speed_lag=31)
     cfg["tasks"]["rat"]["data"] = {"test_steps": 60}
-    assert rc.config_errors(cfg, SCHEMA) == [
+    assert rcv.config_errors(cfg, SCHEMA) == [
         "metrics.burn_in: 39 leaves fewer than 2 of the replay.steps 40 replay steps (at most 38); the metrics would "
         "silently drop 38 steps instead",
         "metrics.speed_lag: 31 is longer than the test paths of tmaze, triangle, openfield, headdirection "
@@ -355,7 +357,7 @@ def test_names_are_safe_folders_that_do_not_collide():
     cfg["variants"][".."] = {}
     cfg["tasks"]["tmaze"]["variants"].append("..")
     cfg["variants"]["NoLeak"] = {"leak": 0.5}
-    assert rc.config_errors(cfg, SCHEMA) == [
+    assert rcv.config_errors(cfg, SCHEMA) == [
         "variants: '..' is not a safe folder name (results/models/<task>/../seed0.pt would leave its folder); use "
         "letters, digits and _, with dots only inside the name",
         "variants: 'noleak' and 'NoLeak' differ only in case; on a case-insensitive file system (macOS, Windows) both "
@@ -630,7 +632,7 @@ def test_fuzz_bad_input_stops_with_one_line_naming_the_key_or_file(world, tmp_pa
             (tmp / "c.yaml").write_text(text)
             cfg, files = TINY, [tmp / "c.yaml"]
         with pytest.raises(SystemExit) as stop:
-            rc.exit_if_invalid(cfg, SCHEMA, files=files)
+            rcv.exit_if_invalid(cfg, SCHEMA, files=files)
         message = str(stop.value.code)
         assert message.startswith("rnnreplay: invalid config") and key in message, (key, message)
         assert all(line.startswith("  - ") for line in message.splitlines()[1:]), message

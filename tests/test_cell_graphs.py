@@ -17,7 +17,8 @@ import torch
 
 from rnnreplay.cell_graphs import CellGraphs, StaticCall
 from rnnreplay.cli import _cuda_graphs
-from rnnreplay.config import load_yaml, synthesis_job, train_job
+from rnnreplay.config import synthesis_job, train_job
+from rnnreplay.config_files import load_yaml
 from rnnreplay.data import synthesize
 from rnnreplay.model import CellParams, Ensemble, NoisyRNN
 from rnnreplay.train import train_ensemble

@@ -16,7 +16,8 @@ import numpy as np
 import pytest
 import torch
 
-from rnnreplay.config import load_yaml, synthesis_job, train_job
+from rnnreplay.config import synthesis_job, train_job
+from rnnreplay.config_files import load_yaml
 from rnnreplay.data import synthesize
 from rnnreplay.jobs import to_json
 from rnnreplay.io import load_checkpoint, load_model_file, read_dataset, save_checkpoint, write_dataset
@@ -120,8 +121,9 @@ def test_checkpoint_of_another_run_is_ignored(job):
 
 
 def test_learning_rate_schedule_and_curriculum():
+    from rnnreplay.batches import sequence_length
     from rnnreplay.jobs import TrainSettings
-    from rnnreplay.train import learning_rate, sequence_length
+    from rnnreplay.train import learning_rate
 
     constant = TrainSettings(steps=101, lr=0.01)
     assert [learning_rate(constant, s) for s in (0, 50, 100)] == [0.01] * 3

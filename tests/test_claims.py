@@ -1,4 +1,4 @@
-"""Claims machinery (claims.py) on synthetic metrics tables with known answers."""
+"""Claims machinery (claims.py, claims_report.py, run_comparison.py) on synthetic metrics tables with known answers."""
 
 import numpy as np
 import pandas as pd
@@ -6,6 +6,7 @@ import pytest
 import yaml
 
 from rnnreplay import claims as st
+from rnnreplay import claims_report as report
 
 DECISION = dict(st.DECISION_DEFAULTS, n_resamples=999)
 
@@ -118,7 +119,7 @@ def test_multi_task_claim_and_theory_part(synthetic):
     assert list(c9["task"]) == ["tmaze", "triangle", ""]
     assert list(c9["verdict"])[0] == "reproduced" and list(c9["verdict"])[2] == "reproduced"
     assert result[result["claim"] == "C8"]["claim_verdict"].iloc[0] == "not reproduced"
-    md = st.claims_markdown(result, DECISION)
+    md = report.claims_markdown(result, DECISION)
     assert "| C9 |" in md and "permutation" in md
 
 
@@ -164,7 +165,7 @@ def test_gate_two_of_five_learned_is_invalid():
     assert r["verdict"] == "invalid" and r["claim_verdict"] == "invalid"
     assert r["learned"] == "2/5 vs 5/5" and r["n"] == 2
     assert "did not learn" in r["note"]
-    assert "| invalid |" in st.claims_markdown(st.evaluate_claims(t, c), c["decision"])
+    assert "| invalid |" in report.claims_markdown(st.evaluate_claims(t, c), c["decision"])
 
 
 def test_gate_five_of_five_learned_gives_the_usual_rule():
@@ -208,10 +209,10 @@ def test_learning_table_counts_learned_and_plateaued_seeds():
     t, c = gated({"faster": np.full(5, -100.0)}, base, {"faster": [0.2, 0.3, 0.9, 0.8, 0.95], "B": [0.2] * 5})
     plateau = [dict(task="tmaze", variant="B", seed=s, metric=m, value=v) for s in range(5)
                for m, v in (("loss_plateaued", float(s < 2)), ("loss_fall", 0.1))]
-    learning = st.learning_table(pd.concat([t, pd.DataFrame(plateau)]), c["decision"]).set_index("variant")
+    learning = report.learning_table(pd.concat([t, pd.DataFrame(plateau)]), c["decision"]).set_index("variant")
     assert learning.loc["faster", "learned"] == 2 and learning.loc["B", "learned"] == 5
     assert learning.loc["B", "plateaued"] == 2 and learning.loc["B", "loss_fall"] == pytest.approx(0.1)
-    md = st.learning_markdown(learning.reset_index(), c["decision"])
+    md = report.learning_markdown(learning.reset_index(), c["decision"])
     assert "| tmaze | faster | 2/5 |" in md
 
 
@@ -265,7 +266,7 @@ def test_range_parts_per_task_and_variant_and_the_learning_gate():
     assert result["comparison"].tolist() == ["A within [0.45, 0.53]", "B within [0.45, 0.53]"]
     assert result["verdict"].tolist() == ["reproduced", "invalid"] and result["learned"].tolist() == ["5/5", "2/5"]
     assert result["claim_verdict"].iloc[0] == "invalid"
-    assert "Range parts" in st.claims_markdown(result, DECISION)
+    assert "Range parts" in report.claims_markdown(result, DECISION)
 
 
 def test_config_declares_the_replay_dynamics_claims(default_config):
@@ -284,7 +285,7 @@ def test_config_declares_the_replay_dynamics_claims(default_config):
 def test_claims_by_run_figure(tmp_path):
     """The comparison of runs draws one panel per paired or trend part judged in every run, for
     widths and for budgets."""
-    from rnnreplay.claims import RUN_AXES
+    from rnnreplay.run_comparison import RUN_AXES
     from rnnreplay.figures import claims_by_run
 
     def run(shift):
@@ -301,7 +302,7 @@ def test_claims_by_run_figure(tmp_path):
 def test_compare_runs_by_budget_labels_the_runs(tmp_path):
     """Runs at several training budgets are labelled by their multiplier; a fractional value
     keeps its digits; values must be distinct and one per input."""
-    from rnnreplay.claims import RUN_AXES, compare_runs, runs_claims_markdown, runs_report
+    from rnnreplay.run_comparison import RUN_AXES, compare_runs, runs_claims_markdown, runs_report
     from rnnreplay.cli import main
 
     rng = np.random.default_rng(1)
@@ -330,7 +331,7 @@ def test_compare_runs_by_budget_labels_the_runs(tmp_path):
 def test_compare_runs_side_by_side(tmp_path):
     """Parts are matched across widths; a part whose verdict differs is flagged, a part present
     at one width only is not; the markdown has a row per part and the CLI writes it."""
-    from rnnreplay.claims import compare_runs, runs_claims_markdown, runs_markdown, runs_report
+    from rnnreplay.run_comparison import compare_runs, runs_claims_markdown, runs_markdown, runs_report
     from rnnreplay.cli import main
 
     rng = np.random.default_rng(0)
@@ -363,7 +364,7 @@ def test_compare_runs_side_by_side(tmp_path):
 def test_learning_by_run_side_by_side():
     """Learning in runs at two budgets: the gate counts, the final loss and its change from the
     first run per (task, variant); a variant missing from a run has empty cells."""
-    from rnnreplay.claims import RUN_AXES, learning_by_run, runs_learning_markdown
+    from rnnreplay.run_comparison import RUN_AXES, learning_by_run, runs_learning_markdown
 
     def run(ratio, loss, variants=("leak",)):
         return pd.DataFrame([dict(task="tmaze", variant=v, seed=s, metric=m, value=x) for v in variants
@@ -387,7 +388,7 @@ def test_scale_page_tables_are_the_two_runs_claims():
     writes from the two runs' claims.csv kept in docs/scale, and so is docs/scale/claims_by_width.md."""
     from pathlib import Path
 
-    from rnnreplay.claims import compare_runs, runs_claims_markdown, runs_markdown, runs_report
+    from rnnreplay.run_comparison import compare_runs, runs_claims_markdown, runs_markdown, runs_report
 
     root = Path(__file__).resolve().parents[1]
     runs = {w: pd.read_csv(root / "docs" / "scale" / f"claims_{w}.csv") for w in (128, 256)}
@@ -408,8 +409,8 @@ def test_budget_page_tables_are_the_two_runs_claims():
     is docs/budget/claims_by_budget.md."""
     from pathlib import Path
 
-    from rnnreplay.claims import (RUN_AXES, compare_runs, learning_by_run, runs_claims_markdown,
-                                  runs_learning_markdown, runs_markdown, runs_report)
+    from rnnreplay.run_comparison import (RUN_AXES, compare_runs, learning_by_run, runs_claims_markdown,
+                                          runs_learning_markdown, runs_markdown, runs_report)
 
     root = Path(__file__).resolve().parents[1]
     axis = RUN_AXES["budget"]
@@ -446,15 +447,15 @@ def test_claims_table_display_zero_variance_plural_and_source():
             "K7": dict(statement="kr24", comparisons=[comp("noisy")])}
     result = st.evaluate_claims(t, spec)
     assert not np.isfinite(result["effect_size"].iloc[0]) or abs(result["effect_size"].iloc[0]) > 1e6
-    md = st.claims_markdown(result, DECISION)
+    md = report.claims_markdown(result, DECISION)
     summary = [line for line in md.splitlines() if line.startswith(("| K7", "| C7", "| D7"))][:3]
     assert [line.split(" | ")[:2] for line in summary] == [["| K7", "KR24"], ["| C7", "CR26"], ["| D7", "project"]]
     assert "(1 part)" in summary[0] and "(any of 2 parts)" in summary[1] and "of 1 parts" not in md
     const_rows = [line for line in md.splitlines() if line.startswith("| D7 | tmaze")]
     assert len(const_rows) == 1 and "| n/a (zero variance) |" in const_rows[0]
     assert "inf |" not in md and "e+15" not in md
-    assert st.effect_size_text(-7.642862e15) == st.effect_size_text(np.inf) == "n/a (zero variance)"
-    assert st.effect_size_text(-2.4746) == "-2.47" and st.effect_size_text(np.nan) == ""
+    assert report.effect_size_text(-7.642862e15) == report.effect_size_text(np.inf) == "n/a (zero variance)"
+    assert report.effect_size_text(-2.4746) == "-2.47" and report.effect_size_text(np.nan) == ""
     assert [st.claim_source(c) for c in ("K1", "C6", "D2", "E1")] == ["KR24", "CR26", "project", "project"]
 
 

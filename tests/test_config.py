@@ -5,6 +5,8 @@ import copy
 import pytest
 
 from rnnreplay import config as rc
+from rnnreplay import config_files as rcf
+from rnnreplay import config_validation as rcv
 
 
 def test_variant_overrides_task_overrides_default(default_config):
@@ -71,7 +73,7 @@ def test_load_yaml_rejects_non_mapping(tmp_path):
     bad = tmp_path / "c.yaml"
     bad.write_text("- 1\n- 2\n")
     with pytest.raises(ValueError, match="mapping"):
-        rc.load_yaml(bad)
+        rcf.load_yaml(bad)
 
 
 def test_variant_train_overrides(default_config):
@@ -104,10 +106,10 @@ def test_cross_references_give_one_line_errors(default_config, root):
     cfg["claims"]["C2"]["comparisons"][0]["tasks"] = ["tmaze", "maze9"]
     cfg["claims"]["K2"]["comparisons"][0]["task_b"] = "elsewhere"
     cfg["claims"]["C3"]["comparisons"][0]["a"] = "leak_adaptt"
-    errors = rc.config_errors(cfg, root / "workflow" / "schemas" / "config.schema.yaml")
+    errors = rcv.config_errors(cfg, root / "workflow" / "schemas" / "config.schema.yaml")
     assert "figures.kr24.tasks: unknown task 'nofield'" in errors
     assert "tasks.tmaze.variants: unknown variant 'nope'" in errors
     assert "claims.C2.comparisons.0: unknown task 'maze9'" in errors
     assert "claims.K2.comparisons.0: unknown task 'elsewhere'" in errors
     assert "claims.C3.comparisons.0: unknown variant 'leak_adaptt'" in errors
-    assert rc.config_errors(default_config, root / "workflow" / "schemas" / "config.schema.yaml") == []
+    assert rcv.config_errors(default_config, root / "workflow" / "schemas" / "config.schema.yaml") == []

@@ -14,11 +14,13 @@ import torch
 import xarray as xr
 
 from rnnreplay import config as rc
+from rnnreplay import config_files as rcf
+from rnnreplay import config_validation as rcv
 from rnnreplay import io
 from rnnreplay.cli import main
 
 ROOT = Path(__file__).resolve().parents[1]
-TINY = rc.load_yaml(ROOT / "tests" / "configs" / "tiny.yaml")
+TINY = rcf.load_yaml(ROOT / "tests" / "configs" / "tiny.yaml")
 
 
 def run_job(cfg: dict, task: str, variant: str, seed: int, out: Path, scramble: int) -> Path:
@@ -87,7 +89,7 @@ def with_more_entries(cfg: dict) -> dict:
 
 def test_adding_a_variant_or_task_changes_no_other_job():
     more = with_more_entries(TINY)
-    assert rc.config_errors(more, ROOT / "workflow/schemas/config.schema.yaml") == []
+    assert rcv.config_errors(more, ROOT / "workflow/schemas/config.schema.yaml") == []
     for task in TINY["tasks"]:
         assert rc.synthesis_job(more, task, "test") == rc.synthesis_job(TINY, task, "test")
         for variant in TINY["variants"]:

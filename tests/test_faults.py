@@ -19,6 +19,8 @@ import pytest
 
 from rnnreplay import config as rc
 from rnnreplay import config_checks as cc
+from rnnreplay import config_files as rcf
+from rnnreplay import config_validation as rcv
 from rnnreplay import io, launch
 from rnnreplay.claims import evaluate_claims
 
@@ -30,7 +32,7 @@ TINY_TEXT = (ROOT / "tests" / "configs" / "tiny.yaml").read_text()
 def errors_of(mutate) -> list[str]:
     cfg = copy.deepcopy(TINY)
     mutate(cfg)
-    return rc.config_errors(cfg, SCHEMA)
+    return rcv.config_errors(cfg, SCHEMA)
 
 
 @pytest.fixture(scope="module")
@@ -204,13 +206,13 @@ def alias_bomb(depth: int = 9) -> str:
 def test_an_alias_bomb_is_refused_before_it_is_expanded(tmp_path):
     (tmp_path / "c.yaml").write_text(alias_bomb())
     start = time.perf_counter()
-    [line] = rc.config_file_errors(tmp_path / "c.yaml")
+    [line] = rcf.config_file_errors(tmp_path / "c.yaml")
     assert line.startswith(f"{tmp_path / 'c.yaml'}: expands to more than 200,000 values") and "alias bomb" in line
     cfg = copy.deepcopy(TINY)
     import yaml
 
     cfg["lol"] = yaml.safe_load(alias_bomb())["lol"]
-    [line] = rc.config_errors(cfg, SCHEMA)
+    [line] = rcv.config_errors(cfg, SCHEMA)
     assert line.startswith("(top level): expands to more than 200,000 values")
     assert time.perf_counter() - start < 10
 
@@ -249,9 +251,9 @@ def test_device_cuda_without_a_gpu_is_refused_for_a_local_run_only(monkeypatch, 
     monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
     cfg = {**TINY, "device": "cuda"}
     with pytest.raises(SystemExit, match="device: cuda, but torch .* sees no CUDA device on this machine"):
-        rc.exit_if_invalid(cfg, SCHEMA, argv=["snakemake", "--cores", "2"])
-    rc.exit_if_invalid(cfg, SCHEMA, argv=["snakemake", "--executor", "slurm"])  # checked on the nodes
-    rc.exit_if_invalid(cfg, SCHEMA, argv=["snakemake", "--workflow-profile", str(ROOT / "workflow/profiles/slurm")])
+        rcv.exit_if_invalid(cfg, SCHEMA, argv=["snakemake", "--cores", "2"])
+    rcv.exit_if_invalid(cfg, SCHEMA, argv=["snakemake", "--executor", "slurm"])  # checked on the nodes
+    rcv.exit_if_invalid(cfg, SCHEMA, argv=["snakemake", "--workflow-profile", str(ROOT / "workflow/profiles/slurm")])
     assert cc.cluster_executor(["snakemake", "--workflow-profile", str(ROOT / "workflow/profiles/default")]) is None
 
 
@@ -260,7 +262,7 @@ def test_a_noiseless_network_is_accepted_and_its_kl_is_undefined():
     fixed point has no density, so its KL is NaN, which the claims drop (n counts the seeds left)."""
     import numpy as np
 
-    from rnnreplay.metrics import kde_kl
+    from rnnreplay.measures import kde_kl
 
     assert errors_of(lambda c: c["model"].update(sigma=0.0)) == []
     still = np.zeros((4, 50, 2))
@@ -394,5 +396,5 @@ def test_the_default_config_runs_the_t_maze_alone():
 
 def test_the_quick_config_is_the_tested_tiny_config():
     quick = ROOT / "workflow" / "configs" / "quick.yaml"
-    assert quick.read_text() == TINY_TEXT and rc.config_errors(rc.load_yaml(quick), SCHEMA) == []
+    assert quick.read_text() == TINY_TEXT and rcv.config_errors(rcf.load_yaml(quick), SCHEMA) == []
 

@@ -7,6 +7,8 @@ from pathlib import Path
 import pytest
 
 from rnnreplay import config as rc
+from rnnreplay import config_files as rcf
+from rnnreplay import config_validation as rcv
 
 ROOT = Path(__file__).resolve().parents[1]
 CONFIGS = ROOT / "workflow" / "configs"
@@ -23,8 +25,8 @@ def leaves(mapping: dict, path=()) -> set:
 
 
 def test_kr24_paper_is_kr24_at_its_own_scale():
-    cfg = rc.load_config(CONFIGS / "kr24_paper.yaml")
-    assert rc.config_errors(cfg, SCHEMA, memory_mb=float("inf")) == []
+    cfg = rcf.load_config(CONFIGS / "kr24_paper.yaml")
+    assert rcv.config_errors(cfg, SCHEMA, memory_mb=float("inf")) == []
     assert set(cfg["tasks"]) == KR24_TASKS and len(cfg["seeds"]) == 5
     assert (cfg["train"]["batch"], cfg["train"]["steps"], cfg["data"]["steps"]) == (200, 2500, 100)
     for task in KR24_TASKS:
@@ -38,12 +40,12 @@ def test_kr24_paper_is_kr24_at_its_own_scale():
 
 
 def test_paper_extends_kr24_paper_without_repeating_a_key():
-    own = rc.load_yaml(CONFIGS / "paper.yaml")
-    assert own[rc.BASE_KEY] == "workflow/configs/kr24_paper.yaml"
-    assert not leaves({k: v for k, v in own.items() if k != rc.BASE_KEY}) & leaves(
-        rc.load_yaml(CONFIGS / "kr24_paper.yaml"))
-    paper, kr24 = rc.load_config(CONFIGS / "paper.yaml"), rc.load_config(CONFIGS / "kr24_paper.yaml")
-    assert rc.BASE_KEY not in paper and rc.config_errors(paper, SCHEMA, memory_mb=float("inf")) == []
+    own = rcf.load_yaml(CONFIGS / "paper.yaml")
+    assert own[rcf.BASE_KEY] == "workflow/configs/kr24_paper.yaml"
+    assert not leaves({k: v for k, v in own.items() if k != rcf.BASE_KEY}) & leaves(
+        rcf.load_yaml(CONFIGS / "kr24_paper.yaml"))
+    paper, kr24 = rcf.load_config(CONFIGS / "paper.yaml"), rcf.load_config(CONFIGS / "kr24_paper.yaml")
+    assert rcf.BASE_KEY not in paper and rcv.config_errors(paper, SCHEMA, memory_mb=float("inf")) == []
     assert set(paper["tasks"]) == KR24_TASKS | {"tmaze", "triangle", "rat"}
     for task in KR24_TASKS:  # the KR24 part of paper.yaml is kr24_paper.yaml's
         assert paper["tasks"][task] == kr24["tasks"][task]
@@ -54,12 +56,12 @@ def test_paper_extends_kr24_paper_without_repeating_a_key():
 
 
 def test_merge_follows_snakemake_and_refuses_missing_or_looping_bases(tmp_path):
-    assert rc.merge_configs({"a": {"x": 1, "y": [1, 2]}, "b": 2}, {"a": {"y": [3]}, "c": 4}) == \
+    assert rcf.merge_configs({"a": {"x": 1, "y": [1, 2]}, "b": 2}, {"a": {"y": [3]}, "c": 4}) == \
         {"a": {"x": 1, "y": [3]}, "b": 2, "c": 4}
     (tmp_path / "a.yaml").write_text("extends: b.yaml\nseeds: [1]\n")
     (tmp_path / "b.yaml").write_text("extends: a.yaml\n")
     with pytest.raises(ValueError, match="extends itself"):
-        rc.load_config(tmp_path / "a.yaml", root=tmp_path)
+        rcf.load_config(tmp_path / "a.yaml", root=tmp_path)
     (tmp_path / "c.yaml").write_text("extends: nowhere.yaml\n")
     with pytest.raises(ValueError, match="no such config file"):
-        rc.load_config(tmp_path / "c.yaml", root=tmp_path)
+        rcf.load_config(tmp_path / "c.yaml", root=tmp_path)

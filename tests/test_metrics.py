@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 
 
+from rnnreplay import measures as ms
 from rnnreplay import metrics as m
 from rnnreplay.jobs import MetricsSettings
 from rnnreplay.tasks import TMaze, Triangle
@@ -17,13 +18,13 @@ def line(start, velocity, steps):
 
 def test_wasserstein_of_shifted_cloud(rng):
     x = rng.normal(size=(500, 2))
-    assert m.wasserstein(x, x, n_samples=500) == pytest.approx(0.0, abs=1e-6)
-    assert m.wasserstein(x, x + [0.3, 0.4], n_samples=500) == pytest.approx(0.5, rel=1e-6)
+    assert ms.wasserstein(x, x, n_samples=500) == pytest.approx(0.0, abs=1e-6)
+    assert ms.wasserstein(x, x + [0.3, 0.4], n_samples=500) == pytest.approx(0.5, rel=1e-6)
 
 
 def test_wasserstein_subsample_is_seeded(rng):
     x, y = rng.normal(size=(3000, 2)), rng.normal(size=(3000, 2)) + 1
-    assert m.wasserstein(x, y, 300, seed=1) == m.wasserstein(x, y, 300, seed=1)
+    assert ms.wasserstein(x, y, 300, seed=1) == ms.wasserstein(x, y, 300, seed=1)
 
 
 def test_reach_time_up_the_stem():
@@ -31,7 +32,7 @@ def test_reach_time_up_the_stem():
     d = 0.05 * np.arange(1, 61)  # distance walked after each step
     walk = np.stack([-np.clip(d - 1, 0, None), np.minimum(d - 1, 0)], -1)[None]  # up the stem, then left
     still = np.tile([[[0.0, -1.0]]], (1, 60, 1))
-    times, reached = m.reach_time(np.concatenate([walk, still]), np.array([[0, -1], [0, -1.0]]),
+    times, reached = ms.reach_time(np.concatenate([walk, still]), np.array([[0, -1], [0, -1.0]]),
                                   maze.goals, radius=0.075, min_start_distance=0.5)
     # within 0.075 of (-1, 0) once d > 1.925: step 39 (d = 1.95); standing still never reaches
     assert times.tolist() == [39, 60]
@@ -41,38 +42,38 @@ def test_reach_time_up_the_stem():
 def test_reach_time_ignores_start_goal():
     tri = Triangle()
     still_at_vertex = np.tile(tri.goals[0], (1, 30, 1))
-    times, reached = m.reach_time(still_at_vertex, tri.goals[:1], tri.goals, 0.1, 0.5)
+    times, reached = ms.reach_time(still_at_vertex, tri.goals[:1], tri.goals, 0.1, 0.5)
     assert not reached[0] and times[0] == 30
 
 
 def test_speed_step_and_path_length():
     pos = line([0, 0], [0.03, 0.04], 21)  # 0.05 per step
-    assert m.speed(pos, lag=10) == pytest.approx(0.05)
-    assert m.step_length(pos) == pytest.approx(0.05)
-    assert m.path_length(pos) == pytest.approx(1.0)
+    assert ms.speed(pos, lag=10) == pytest.approx(0.05)
+    assert ms.step_length(pos) == pytest.approx(0.05)
+    assert ms.path_length(pos) == pytest.approx(1.0)
 
 
 def test_speed_is_robust_to_jitter(rng):
     still = np.zeros((50, 200, 2)) + 0.02 * rng.standard_normal((50, 200, 2))
-    assert m.step_length(still) > 0.02
-    assert m.speed(still, lag=10) < 0.5 * m.step_length(still)
+    assert ms.step_length(still) > 0.02
+    assert ms.speed(still, lag=10) < 0.5 * ms.step_length(still)
 
 
 def test_off_track_fraction():
     maze = TMaze(off_track_tolerance=0.1)
     pos = np.array([[[0, -0.5], [0.5, 0.0], [0.5, 0.5], [0.3, -0.5]]])
-    assert m.off_track(pos, maze) == pytest.approx(0.5)
+    assert ms.off_track(pos, maze) == pytest.approx(0.5)
 
 
 def test_occupancy_entropy_and_switches():
     labels = np.array([[0] * 10 + [2] * 10 + [3] * 10 + [2, 3] * 2 + [3] * 6])
-    occ = m.occupancy(labels, 4)
+    occ = ms.occupancy(labels, 4)
     assert occ.sum() == pytest.approx(1.0) and occ[1] == 0
-    assert m.entropy([0.5, 0.5, 0, 0]) == pytest.approx(np.log(2))
-    assert m.entropy([1, 0, 0, 0]) == 0
+    assert ms.entropy([0.5, 0.5, 0, 0]) == pytest.approx(np.log(2))
+    assert ms.entropy([1, 0, 0, 0]) == 0
     # 0 -> 2 -> 3; the flicker 2,3,2,3 is shorter than min_dwell and is ignored
-    assert m.region_switches(labels, min_dwell=5).tolist() == [2]
-    assert m.region_switches(labels, min_dwell=1).tolist() == [6]
+    assert ms.region_switches(labels, min_dwell=5).tolist() == [2]
+    assert ms.region_switches(labels, min_dwell=1).tolist() == [6]
 
 
 def test_replay_metrics_on_true_paths_is_faithful(rng):
@@ -110,7 +111,7 @@ def test_region_switches_matches_per_trajectory_loop(rng, shape, min_dwell, regi
     for t in range(1, shape[1]):
         move = rng.random(shape[0]) < 0.2
         labels[:, t] = np.where(move, rng.integers(0, regions, shape[0]), labels[:, t - 1])
-    np.testing.assert_array_equal(m.region_switches(labels, min_dwell), _region_switches_loop(labels, min_dwell))
+    np.testing.assert_array_equal(ms.region_switches(labels, min_dwell), _region_switches_loop(labels, min_dwell))
 
 
 @pytest.mark.parametrize("dim", [1, 2, 3])
@@ -118,9 +119,9 @@ def test_kde_logpdf_matches_scipy(rng, dim):
     """The vectorised KDE log density equals scipy's gaussian_kde.logpdf, also far from the
     cloud (where a plain sum of exponentials would underflow to -inf)."""
     cloud = rng.normal(size=(700, dim)) * np.linspace(1.0, 0.2, dim)
-    kde = m.fit_kde(cloud, 5000, rng)
+    kde = ms.fit_kde(cloud, 5000, rng)
     x = np.concatenate([kde.resample(300, seed=1).T, rng.normal(size=(20, dim)) * 40])
-    ours = m.kde_logpdf(kde, x, chunk=64)
+    ours = ms.kde_logpdf(kde, x, chunk=64)
     assert np.all(np.isfinite(ours))
     np.testing.assert_allclose(ours, kde.logpdf(x.T), rtol=1e-10, atol=1e-9)
 

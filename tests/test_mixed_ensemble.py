@@ -11,7 +11,8 @@ import numpy as np
 import pytest
 import torch
 
-from rnnreplay.config import load_yaml, synthesis_job, train_job
+from rnnreplay.config import synthesis_job, train_job
+from rnnreplay.config_files import load_yaml
 from rnnreplay.data import synthesize
 from rnnreplay.model import CellParams, Ensemble, NoisyRNN
 from rnnreplay.train import train, train_ensemble

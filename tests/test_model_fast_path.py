@@ -10,6 +10,7 @@ import pytest
 import torch
 
 from rnnreplay import config as rc
+from rnnreplay import config_files as rcf
 from rnnreplay import fused_cell
 from rnnreplay import model as model_mod
 from rnnreplay.model import CellParams, NoisyRNN, make_cell, uses_fused_path
@@ -179,7 +180,7 @@ def test_every_shipped_knob_combination_runs_on_the_fused_path(path):
     """Each task's variants, trained and replay cells alike (the GRU is another cell)."""
     from rnnreplay.universes import universe_configs
 
-    cfg = rc.load_config(path)  # with the config it extends, if any (paper.yaml: kr24_paper.yaml)
+    cfg = rcf.load_config(path)  # with the config it extends, if any (paper.yaml: kr24_paper.yaml)
     configs = list(universe_configs(cfg).values()) if cfg.get("robustness") else [cfg]  # a map: every universe
     checked = 0
     for cfg in configs:

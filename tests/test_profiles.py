@@ -9,7 +9,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from rnnreplay.config import load_config, task_trained_variants
+from rnnreplay.config import task_trained_variants
+from rnnreplay.config_files import load_config
 from test_workflow import ROOT, job_counts, snakemake
 
 pytestmark = pytest.mark.workflow

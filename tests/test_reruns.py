@@ -11,7 +11,7 @@ import pytest
 import yaml
 
 from conftest import ROOT, TINY, snakemake
-from rnnreplay.config import load_yaml
+from rnnreplay.config_files import load_yaml
 
 pytestmark = pytest.mark.workflow
 

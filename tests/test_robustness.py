@@ -10,7 +10,7 @@ import pytest
 
 from conftest import ROOT, TINY, snakemake
 from rnnreplay import universes as ru
-from rnnreplay.config import load_yaml
+from rnnreplay.config_files import load_yaml
 from rnnreplay.robustness import FRAGILE, REVERSED, ROBUST, UNTESTED, classify, robustness_map
 
 SCHEMA = ROOT / "workflow" / "schemas" / "config.schema.yaml"
@@ -18,10 +18,10 @@ SCHEMA = ROOT / "workflow" / "schemas" / "config.schema.yaml"
 
 def _merged(*paths):
     """The config files merged in order, as Snakemake merges several --configfile, with the
-    config each extends (rnnreplay.config.with_base, as the workflow applies it)."""
+    config each extends (rnnreplay.config_files.with_base, as the workflow applies it)."""
     from snakemake.utils import update_config
 
-    from rnnreplay.config import with_base
+    from rnnreplay.config_files import with_base
 
     config = {}
     for path in paths:
@@ -125,7 +125,7 @@ def test_two_universe_tiny_map_end_to_end(tmp_path):
     assert set(long["universe"]) == {"default", "replay_noise_x1"} and long["learned"].notna().any()
     assert "# Robustness map" in (out / "robustness.md").read_text()
     # The default run's claims report gains the map's classes (the claims rule passes a kept map).
-    from rnnreplay.claims import claims_files
+    from rnnreplay.claims_report import claims_files
 
     claims = ru.universe_configs(_merged(tmp_path / "tiny.yaml", tmp_path / "tiny_robustness.yaml"))["default"]["claims"]
     md = tmp_path / "claims.md"

@@ -12,7 +12,7 @@ import yaml
 
 from conftest import snakemake
 from rnnreplay import io
-from rnnreplay.config import load_yaml
+from rnnreplay.config_files import load_yaml
 
 
 class Payload:

@@ -12,6 +12,7 @@ import xarray as xr
 
 from conftest import snakemake
 from rnnreplay import config as rc
+from rnnreplay import config_files as rcf
 from test_workflow import job_counts
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -19,10 +20,10 @@ TINY = ROOT / "tests" / "configs" / "tiny.yaml"
 
 
 def test_groups_share_settings_and_cell_shape():
-    cfg = rc.load_yaml(ROOT / "config.yaml")
+    cfg = rcf.load_yaml(ROOT / "config.yaml")
     assert rc.train_groups(cfg, "tmaze") == [rc.task_trained_variants(cfg, "tmaze")]
     assert rc.train_groups(cfg, "openfield_biased") == [["noisy"]]
-    paper = rc.load_config(ROOT / "workflow" / "configs" / "paper.yaml")
+    paper = rcf.load_config(ROOT / "workflow" / "configs" / "paper.yaml")
     groups = rc.train_groups(paper, "tmaze")  # the masking sweep's k changes the settings
     assert sorted(v for g in groups for v in g) == sorted(rc.task_trained_variants(paper, "tmaze"))
     assert all(len({repr(rc.train_settings(paper, "tmaze", v)) for v in g}) == 1 for g in groups)

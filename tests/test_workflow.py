@@ -13,7 +13,8 @@ import pytest
 import xarray as xr
 
 from conftest import snakemake  # the tiny_run fixture lives in conftest.py too
-from rnnreplay.config import load_yaml, task_trained_variants, task_variants
+from rnnreplay.config import task_trained_variants, task_variants
+from rnnreplay.config_files import load_yaml
 
 pytestmark = pytest.mark.workflow
 ROOT = Path(__file__).resolve().parents[1]

@@ -23,6 +23,7 @@ import torch
 import xarray as xr
 
 from rnnreplay import config as rc
+from rnnreplay import config_files as rcf
 from rnnreplay.learning import loss_plateaued, summary
 from rnnreplay.replay import load_for_replay, run_active
 from rnnreplay.train import train
@@ -49,7 +50,7 @@ def main() -> None:
     parser.add_argument("only", nargs="*", help="task/variant pairs (default: every trained one)")
     args = parser.parse_args()
     torch.set_num_threads(1)
-    base = rc.load_yaml(ROOT / "config.yaml")
+    base = rcf.load_yaml(ROOT / "config.yaml")
     for task in base["tasks"]:
         for variant in rc.task_trained_variants(base, task):
             if args.only and f"{task}/{variant}" not in args.only:

@@ -20,6 +20,16 @@ from .tasks import Task
 BATCH_ENCODINGS = ("auto", "numpy", "torch")
 
 
+def sequence_length(settings: TrainSettings, step: int, full: int) -> int:
+    """Path length (steps) of optimiser step ``step``: the curriculum stage's, else ``full``."""
+    end = 0
+    for stage_steps, length in settings.curriculum:
+        end += int(stage_steps)
+        if step < end:
+            return min(int(length), full)
+    return full
+
+
 def use_torch_batches(choice: str, device: torch.device) -> bool:
     """Whether training builds its batches in torch: ``torch`` yes, ``numpy`` no, ``auto`` on a
     CUDA device only (on CPU the numpy batches are the bitwise reference)."""
@@ -47,8 +57,6 @@ class DeviceBatches:
         of (inputs (B, T, D_in) masked, targets (B, T, C), start codes (B, C)) on the device. The
         members' paths are encoded in one call (the encoding is row by row, so a member's batch
         does not depend on the others')."""
-        from .train import sequence_length
-
         s = self.settings
         paths = []
         for pool, rng in zip(self.pools, rngs):

@@ -198,7 +198,7 @@ def cmd_theory(args) -> str:
 
 
 def cmd_claims(args) -> str:
-    from .claims import claims_files
+    from .claims_report import claims_files
 
     robustness = tuple(args.robustness) if args.robustness else None
     return claims_files(_json(args.claims, "--claims"), args.metrics, args.theory_checks, args.out_csv, args.out_md,

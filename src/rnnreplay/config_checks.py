@@ -1,9 +1,9 @@
 """Checks of a config that the schema cannot express, and of jobs given by hand, one line each.
 
-A config (or a job) that passes them cannot fail later for a reason a dry run could have seen:
+A config (or a job) that passes them cannot fail later for a reason a dry run could have seen
+(a config's size, an "alias bomb", is refused before any of them walks it:
+:func:`rnnreplay.config_files.size_error`):
 
-* size: a YAML document whose aliases expand to more than :data:`MAX_VALUES` values (an "alias
-  bomb") is refused before any check walks it;
 * names: task and variant names become file names, so they are at most :data:`MAX_NAME` characters;
 * training lengths: a curriculum stage longer than the training paths, a curriculum longer than
   ``train.steps``, a warmup longer than ``train.steps``;
@@ -26,69 +26,14 @@ from pathlib import Path
 
 import yaml
 
-MAX_VALUES = 200_000  # values (scalars, lists, mappings) a config may expand to; config.yaml has ~1,500
+from .config import data_sizes, key_of, task_trained_variants, task_variants, train_settings
+from .config_files import MAX_VALUES, expanded_size, load_yaml
+from .config_memory import machine_memory, memory_estimates, size_text
+from .config_schema import nonfinite_errors, schema_errors, shortened
+from .jobs import MetricsJob, ReplayJob, SynthesisJob, TrainJob
+
 MAX_NAME = 100  # characters of a task or variant name (a file name holds at most 255 bytes)
 SCHEMA = Path(__file__).resolve().parents[2] / "workflow" / "schemas" / "config.schema.yaml"
-
-
-# --- Size: alias bombs ---------------------------------------------------------------------------
-
-
-def _bounded_size(root, children, limit: int) -> int:
-    """How many items the graph under ``root`` holds, each shared item counted at every place it
-    appears; ``children(item)`` lists an item's children, or None for a leaf. Counting stops once
-    past ``limit`` (a cycle counts as past it). Each distinct item is walked once, so a graph whose
-    items are shared many times over (an alias bomb) costs no more than its distinct items."""
-    memo: dict[int, int] = {}
-
-    def size(item) -> int:
-        kids = children(item)
-        if kids is None:
-            return 1
-        if id(item) in memo:
-            return memo[id(item)]
-        memo[id(item)] = limit + 1
-        total = 1
-        for child in kids:
-            total += size(child)
-            if total > limit:
-                break
-        memo[id(item)] = min(total, limit + 1)
-        return memo[id(item)]
-
-    return size(root)
-
-
-def expanded_size(value, limit: int = MAX_VALUES) -> int:
-    """How many values (scalars, lists and mappings) ``value`` holds once every shared part (a
-    YAML alias) is counted at each place it appears; counting stops once past ``limit``."""
-    def children(item):
-        if isinstance(item, dict):
-            return item.values()
-        return item if isinstance(item, (list, tuple)) else None
-
-    return _bounded_size(value, children, limit)
-
-
-def node_size(node, limit: int = MAX_VALUES) -> int:
-    """:func:`expanded_size` of a composed YAML node graph (before any Python object is built)."""
-    def children(item):
-        if isinstance(item, yaml.MappingNode):
-            return [v for pair in item.value for v in pair]
-        return None if isinstance(item, yaml.ScalarNode) else item.value
-
-    return _bounded_size(node, children, limit) if node is not None else 0
-
-
-def size_error(value, source: str = "config") -> str | None:
-    """The one-line refusal of a config that expands to more than :data:`MAX_VALUES` values, or None."""
-    return too_large(source) if expanded_size(value) > MAX_VALUES else None
-
-
-def too_large(source) -> str:
-    """The refusal of an alias bomb in ``source`` (a file, or the config), in one line."""
-    return (f"{source}: expands to more than {MAX_VALUES:,} values (YAML aliases repeated inside each other, "
-            "an 'alias bomb'?); refused before it is expanded. Write the values out, or use fewer nested aliases")
 
 
 # --- Names ---------------------------------------------------------------------------------------
@@ -134,15 +79,13 @@ def train_settings_errors(settings, data_steps: int | None, keys: dict[str, str]
 
 def training_errors(config: dict) -> list[str]:
     """:func:`train_settings_errors` of every training job of the config (each key once)."""
-    from . import config as rc
-
     found: dict[str, str] = {}
     for task in config["tasks"]:
-        steps = rc.data_sizes(config, task)["steps"]
-        for variant in rc.task_trained_variants(config, task):
-            keys = {k: rc._key_of(config, task, variant, "train", k) for k in ("steps", "curriculum", "lr_warmup")}
-            keys["data_steps"] = rc._key_of(config, task, None, "data", "steps")
-            for line in train_settings_errors(rc.train_settings(config, task, variant), steps, keys,
+        steps = data_sizes(config, task)["steps"]
+        for variant in task_trained_variants(config, task):
+            keys = {k: key_of(config, task, variant, "train", k) for k in ("steps", "curriculum", "lr_warmup")}
+            keys["data_steps"] = key_of(config, task, None, "data", "steps")
+            for line in train_settings_errors(train_settings(config, task, variant), steps, keys,
                                               f"{task}/{variant}"):
                 found.setdefault(line.split(":")[0], line)  # one line per key: a shared key fails for many jobs
     return list(found.values())
@@ -163,8 +106,6 @@ def claim_errors(config: dict) -> list[str]:
     """Claims that could only be judged on no data: a metric that no stage writes, a variant a
     task does not run, or ``claims.decision.min_seeds`` above the number of seeds (every part
     on networks would be *invalid*). One line each, naming the claim and key."""
-    from . import config as rc
-
     claims = {k: v for k, v in (config.get("claims") or {}).items() if k != "decision"}
     decision = (config.get("claims") or {}).get("decision") or {}
     errors = []
@@ -187,7 +128,7 @@ def claim_errors(config: dict) -> list[str]:
                          "trend": [("x", task, v) for v in comp.get("x") or {}],
                          "range": [("variants", task, v) for v in comp.get("variants") or []]}[kind]
                 for key, on, variant in sides:
-                    run = rc.task_variants(config, on) if on in config["tasks"] else []
+                    run = task_variants(config, on) if on in config["tasks"] else []
                     if variant is not None and on in config["tasks"] and variant not in run and not any(
                             e.startswith(f"{where}.{key}: variant {variant!r}") for e in errors):
                         errors.append(f"{where}.{key}: variant {variant!r} is not run on task {on!r} (tasks.{on}."
@@ -359,16 +300,13 @@ def job_errors(job, schema_path: str | Path = SCHEMA) -> list[str]:
     config is checked with: its parts against the schema's sections (cell, train, replay, metrics,
     task kind), finite numbers, the task's parameters, training lengths and memory. One line each,
     naming the job's field (``cell.sigma``)."""
-    from . import config as rc
-    from .jobs import MetricsJob, ReplayJob, SynthesisJob, TrainJob
-
     if isinstance(job, list):
         return list(dict.fromkeys(e for member in job for e in job_errors(member, schema_path)))
     plain = dataclasses.asdict(job)
-    errors = [e for e in rc._nonfinite_errors(plain)]
+    errors = [e for e in nonfinite_errors(plain)]
     if errors:
         return errors
-    schema = rc.load_yaml(schema_path) if Path(schema_path).is_file() else None
+    schema = load_yaml(schema_path) if Path(schema_path).is_file() else None
     train = job.model if isinstance(job, ReplayJob) else job if isinstance(job, TrainJob) else None
     prefix = "model." if isinstance(job, ReplayJob) else ""
     parts = [(f"{prefix}task.kind", {"kind": job.task.kind}, "task")]
@@ -384,7 +322,7 @@ def job_errors(job, schema_path: str | Path = SCHEMA) -> list[str]:
         for where, value, section in parts:
             sub = _section_schema(schema, section)
             errors += [f"{where}.{line}" if not line.startswith("(top") else f"{where}: {line.split(': ', 1)[1]}"
-                       for line in rc._schema_errors(value, {**sub, "$defs": schema.get("$defs", {})})]
+                       for line in schema_errors(value, {**sub, "$defs": schema.get("$defs", {})})]
     if isinstance(job, SynthesisJob):
         if job.split not in ("train", "test"):
             errors.append(f"split: must be 'train' or 'test', got {job.split!r}")
@@ -399,7 +337,7 @@ def job_errors(job, schema_path: str | Path = SCHEMA) -> list[str]:
     try:
         built = job.task.build()
     except (TypeError, ValueError) as exc:
-        return [f"{prefix}task.params: {rc._short(str(exc))}"]
+        return [f"{prefix}task.params: {shortened(str(exc))}"]
     if train is not None:
         keys = {k: f"{prefix}settings.{k}" for k in ("steps", "curriculum", "lr_warmup")}
         errors += train_settings_errors(train.settings, None, {**keys, "data_steps": "data.steps"},
@@ -420,14 +358,11 @@ def _section_schema(schema: dict, section: str) -> dict:
 
 
 def _job_size_errors(job, built) -> list[str]:
-    """The config's memory estimate (:func:`rnnreplay.config.memory_estimates`) of the stage the
+    """The config's memory estimate (:func:`rnnreplay.config_memory.memory_estimates`) of the stage the
     job runs, against this machine's memory; sizes a job does not know (the training pool) as 1."""
-    from . import config as rc
-    from .jobs import ReplayJob, SynthesisJob, TrainJob
-
     if not isinstance(job, (ReplayJob, TrainJob, SynthesisJob)):
         return []
-    limit = rc.machine_memory()
+    limit = machine_memory()
     train = job.model if isinstance(job, ReplayJob) else job if isinstance(job, TrainJob) else None
     data = {"train_trajectories": 1, "steps": 2, "test_trajectories": 1, "test_steps": 2}
     if isinstance(job, SynthesisJob):
@@ -447,10 +382,10 @@ def _job_size_errors(job, built) -> list[str]:
               "data": data, "model": {**(cell or {"hidden": 1}), **mech}, "variants": variants, "replay": replay,
               "train": dataclasses.asdict(train.settings) if train else {"steps": 1, "batch": 1, "lr": 1.0}}
     stage = "replay" if isinstance(job, ReplayJob) else "training" if train else "synthesis"
-    terms = rc.memory_estimates(config, job.task.name, getattr(job, "variant", variant), built)[stage]
+    terms = memory_estimates(config, job.task.name, getattr(job, "variant", variant), built)[stage]
     total = sum(nbytes for nbytes, *_ in terms)
     if math.isinf(limit) or total <= limit:
         return []
     _, key, formula = max(terms, key=lambda term: term[0])
     return [f"{key}: {stage} of {job.task.name}/{getattr(job, 'variant', variant)} would need about "
-            f"{rc._size(total)} of memory ({formula}), more than the {rc._size(limit)} of this machine's memory"]
+            f"{size_text(total)} of memory ({formula}), more than the {size_text(limit)} of this machine's memory"]

@@ -1,8 +1,8 @@
 """The robustness map: which claim verdicts hold across the universes of a robustness run.
 
 Each universe (``workflow/configs/robustness.yaml``; :mod:`rnnreplay.universes`) judges the claims
-with the same decision rule and learning gate; :func:`rnnreplay.claims.compare_runs` puts their
-``claims.csv`` side by side, and :func:`classify` names what happens to each part's verdict
+with the same decision rule and learning gate; :func:`rnnreplay.run_comparison.compare_runs` puts
+their ``claims.csv`` side by side, and :func:`classify` names what happens to each part's verdict
 (and each claim's) across them, by the rule the robustness config declares before the run:
 
   robust    the same verdict in every universe where it is not ``invalid``;
@@ -15,7 +15,8 @@ from __future__ import annotations
 
 import pandas as pd
 
-from .claims import INCONCLUSIVE, INVALID, NOT_REPRODUCED, PART_KEY, REPRODUCED, combine, compare_runs, run_label
+from .claims import INCONCLUSIVE, INVALID, NOT_REPRODUCED, PART_KEY, REPRODUCED, combine
+from .run_comparison import compare_runs, run_label
 
 ROBUST, FRAGILE, REVERSED, UNTESTED = "robust", "fragile", "reversed", "untested"
 SHORT = {REPRODUCED: "R", NOT_REPRODUCED: "N", INCONCLUSIVE: "I", INVALID: "X"}  # verdicts in the wide table
@@ -52,7 +53,7 @@ def robustness_map(claims: dict[str, pd.DataFrame], min_valid_share: float = 0.5
     Returns:
         (parts, claims_table). ``parts``: one row per claim part (claim, task, metric, comparison,
         statement), per universe u its ``verdict_u``, ``claim_verdict_u``, ``effect_u`` and
-        ``learned_u`` (:func:`rnnreplay.claims.compare_runs`), then ``robustness``, ``holds`` (the
+        ``learned_u`` (:func:`rnnreplay.run_comparison.compare_runs`), then ``robustness``, ``holds`` (the
         verdict of a robust part), ``valid`` and ``judged`` (universes), ``changed_in`` (the
         universes whose valid verdict differs from the reference's, ``name: verdict``, "; "-joined).
         ``claims_table``: one row per claim: statement, per-universe claim verdicts, the same

@@ -14,11 +14,13 @@ import torch
 import xarray as xr
 from tqdm.auto import tqdm
 
+from .batches import DeviceBatches, sequence_length, use_torch_batches
+from .cell_graphs import CellGraphs
 from .checks import read_paths, stage_outputs
 from .config import derive_seed
 from .io import load_checkpoint, provenance, save_checkpoint, save_model, write_dataset
 from .jobs import TrainJob, TrainSettings, to_json
-from .model import CellParams, make_cell
+from .model import CellParams, Ensemble, make_cell
 from .tasks import Task
 
 
@@ -83,16 +85,6 @@ def learning_rate(settings: TrainSettings, step: int) -> float:
     final = lr * float(settings.lr_final_ratio)
     span = max(1, int(settings.steps) - warmup - 1)
     return final + 0.5 * (lr - final) * (1.0 + math.cos(math.pi * min(1.0, (step - warmup) / span)))
-
-
-def sequence_length(settings: TrainSettings, step: int, full: int) -> int:
-    """Path length (steps) of optimiser step ``step``: the curriculum stage's, else ``full``."""
-    end = 0
-    for stage_steps, length in settings.curriculum:
-        end += int(stage_steps)
-        if step < end:
-            return min(int(length), full)
-    return full
 
 
 def initial_model(job: TrainJob, task: Task | None = None) -> torch.nn.Module:
@@ -173,10 +165,6 @@ def train_ensemble(
     Returns:
         The trained models (on CPU) and, for each, a Dataset of its loss per step (dim ``step``).
     """
-    from .batches import DeviceBatches, use_torch_batches
-    from .cell_graphs import CellGraphs
-    from .model import Ensemble
-
     first_job = jobs[0]
     if any((job.task, job.settings) != (first_job.task, first_job.settings) for job in jobs):
         raise ValueError("an ensemble's members must share the task and the training settings")
@@ -288,8 +276,7 @@ def train_file(jobs: list[TrainJob], train_paths: list, out_models: list, out_lo
     curve, then deletes the checkpoint (the outputs are complete: a rerun starts afresh). Returns a
     line for the log. The pools (against each job) and the output paths are checked before
     training (:mod:`rnnreplay.checks`)."""
-    from .batches import use_torch_batches
-    from .metrics import final_loss
+    from .measures import final_loss
 
     if not len(jobs) == len(train_paths) == len(out_models) == len(out_losses):
         raise ValueError(f"train: {len(jobs)} jobs need as many --train-paths, --out-model and --out-loss "

@@ -19,6 +19,7 @@ from __future__ import annotations
 import copy
 
 from . import config as rc
+from . import config_validation as rcv
 
 SECTION = "robustness"  # the config key that declares the universes
 
@@ -81,7 +82,7 @@ def universe_errors(config: dict, schema_path, memory_mb: float | None = None) -
     if errors:
         return errors
     for name, universe in universe_configs(config).items():
-        errors += [f"{SECTION}.universes.{name}: {e}" for e in rc.config_errors(universe, schema_path, memory_mb)]
+        errors += [f"{SECTION}.universes.{name}: {e}" for e in rcv.config_errors(universe, schema_path, memory_mb)]
     seed_sets = {tuple(u["seeds"]) for u in universe_configs(config).values()}
     for a in seed_sets:
         for b in seed_sets:

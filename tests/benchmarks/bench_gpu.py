@@ -296,11 +296,12 @@ def section_kr24(args, sink: Sink) -> None:
 def section_process(args, sink: Sink) -> None:
     """``python -m rnnreplay train`` at KR24 shapes (kr24_paper.yaml's open field), 1 and 5 members."""
     from rnnreplay import config as rc
+    from rnnreplay import config_files as rcf
     from rnnreplay.data import synthesize_file
 
     device = args.device
     steps = 12 if args.quick or device.type != "cuda" else 32
-    cfg = rc.load_config(common.ROOT / "workflow" / "configs" / "kr24_paper.yaml")
+    cfg = rcf.load_config(common.ROOT / "workflow" / "configs" / "kr24_paper.yaml")
     cfg["train"].update(steps=steps, lr_warmup=0)
     cfg["data"]["train_trajectories"] = 1024  # the pool's size does not change a step's cost
     if device.type != "cuda":  # tiny, for the test suite
@@ -402,7 +403,7 @@ def projections(rows: list[dict]) -> list[dict]:
     the longest job (the least wall time if every job ran at once on the GPU without slowing the
     others). Training only: synthesis, replay, metrics and figures are left out. GRU jobs take
     the measured GRU / RNN model-step ratio at KR24 shapes (3 when not measured)."""
-    from rnnreplay import config as rc
+    from rnnreplay import config_files as rcf
 
     fit = fit_step_cost(rows)
     if fit is None:
@@ -415,7 +416,7 @@ def projections(rows: list[dict]) -> list[dict]:
     for name, path in (("default run (config.yaml)", common.ROOT / "config.yaml"),
                        ("kr24_paper.yaml", common.ROOT / "workflow/configs/kr24_paper.yaml"),
                        ("paper.yaml", common.ROOT / "workflow/configs/paper.yaml")):
-        config = rc.load_config(path)
+        config = rcf.load_config(path)
         for grouped in (False, True):
             times, networks = [], 0
             for job in training_jobs(config, grouped):

@@ -23,8 +23,10 @@ import common
 import numpy as np
 import xarray as xr
 
+from rnnreplay import measures as ms
 from rnnreplay import metrics as m
-from rnnreplay.config import load_yaml, metrics_job, replay_job, synthesis_job, to_json, train_job
+from rnnreplay.config import metrics_job, replay_job, synthesis_job, to_json, train_job
+from rnnreplay.config_files import load_yaml
 from rnnreplay.data import paths_dataset
 from rnnreplay.io import provenance, read_dataset, write_dataset
 from rnnreplay.replay import replay_dataset
@@ -80,13 +82,13 @@ def main():
             "read_file": None,
             "compute_metrics (all)": lambda: m.compute_metrics(m.ReplayRun(task, position, start, true_paths, CFG,
                                                                            seed=1, loss=np.ones(600))),
-            "wasserstein": lambda: m.wasserstein(settled, true_paths, CFG.w_samples, 1),
-            "reach_time": lambda: m.reach_time(position, start, task.goals, task.goal_radius,
+            "wasserstein": lambda: ms.wasserstein(settled, true_paths, CFG.w_samples, 1),
+            "reach_time": lambda: ms.reach_time(position, start, task.goals, task.goal_radius,
                                                task.goal_min_start_distance),
             "region_of": lambda: task.region_of(settled),
-            "region_switches": lambda: m.region_switches(labels, CFG.min_dwell),
-            "off_track": lambda: m.off_track(settled, task),
-            "speed+step+path": lambda: (m.speed(position, 10), m.step_length(position), m.path_length(position)),
+            "region_switches": lambda: ms.region_switches(labels, CFG.min_dwell),
+            "off_track": lambda: ms.off_track(settled, task),
+            "speed+step+path": lambda: (ms.speed(position, 10), ms.step_length(position), ms.path_length(position)),
         }
         with tempfile.TemporaryDirectory() as tmp:
             path = Path(tmp) / "replay.nc"

@@ -28,9 +28,9 @@ STARTUP = {
     "synthesize": _CLI,
     "train": _CLI + "import rnnreplay.model, rnnreplay.train",
     "replay": _CLI + "import rnnreplay.model, rnnreplay.replay, rnnreplay.train",
-    "metrics": _CLI + "import rnnreplay.metrics as m; m._ot()",
+    "metrics": _CLI + "import rnnreplay.metrics, rnnreplay.measures as ms; ms._ot()",
     "figures": _CLI + "import rnnreplay.figures",
-    "other": _CLI + "import rnnreplay.stats, rnnreplay.claims, rnnreplay.report",  # claims, summarise, report pages, theory
+    "other": _CLI + "import rnnreplay.stats, rnnreplay.claims_report, rnnreplay.report",  # claims, summarise, report pages, theory
 }
 STAGES = ("synthesize", "train", "replay", "metrics", "figures", "other")  # benchmark folders, then the rest
 

@@ -11,6 +11,7 @@ SRC = str(Path(workflow.basedir) / "src")
 if SRC not in sys.path:
     sys.path.insert(0, SRC)
 from rnnreplay import config as rc  # noqa: E402
+from rnnreplay import config_files as rcf  # noqa: E402
 from rnnreplay import universes as ru  # noqa: E402
 
 SCHEMA = str(Path(workflow.basedir) / "workflow" / "schemas" / "config.schema.yaml")
@@ -30,10 +31,10 @@ def job_memory_mb():
 
 
 # A config may derive from another: `extends: FILE` (relative to this folder) takes FILE's keys and
-# merges the config's own over them (rnnreplay.config.with_base), e.g. paper.yaml = kr24_paper.yaml + CR26.
+# merges the config's own over them (rnnreplay.config_files.with_base), e.g. paper.yaml = kr24_paper.yaml + CR26.
 try:
-    _BASE_FILES = rc.base_files(config, workflow.basedir)
-    _WITH_BASE = rc.with_base(config, workflow.basedir)
+    _BASE_FILES = rcf.base_files(config, workflow.basedir)
+    _WITH_BASE = rcf.with_base(config, workflow.basedir)
 except ValueError as exc:
     sys.exit(f"rnnreplay: invalid config: {exc}")
 if _WITH_BASE is not config:
@@ -44,12 +45,13 @@ if _WITH_BASE is not config:
 # itself (keeping the later of two equal keys); they are read again to refuse repeated keys.
 # --- Before the check: list items of --config given their types; after it: a partial run's selection.
 from rnnreplay import config_checks as rcc  # noqa: E402
+from rnnreplay import config_validation as rcv  # noqa: E402
 from rnnreplay import io as rio  # noqa: E402
 
 REMOTE = getattr(workflow, "remote_exec", False)
 rcc.coerce_command_line(config, dict(getattr(workflow.config_settings, "config", None) or {}))
 ARGV = None if REMOTE else sys.argv  # a local run checks device: cuda on this machine
-rc.exit_if_invalid(config, SCHEMA, files=[*workflow.configfiles, *_BASE_FILES], memory_mb=job_memory_mb(), argv=ARGV)
+rcv.exit_if_invalid(config, SCHEMA, files=[*workflow.configfiles, *_BASE_FILES], memory_mb=job_memory_mb(), argv=ARGV)
 config.update(rcc.selected(config))  # only_tasks / only_claims: the claims and figures of the tasks run
 validate(config, SCHEMA)  # passes now; fills in the schema's defaults
 # A finished output cut short later (a truncated copy, a full disk) is removed so the run rebuilds it.

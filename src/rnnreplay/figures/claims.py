@@ -20,10 +20,10 @@ def claims_by_run(claims: dict[float, pd.DataFrame], path, axis=None) -> None:
         claims: the run's value (hidden units N, budget multiplier) -> that run's claims table
             (``claims.csv``).
         path: output PNG.
-        axis: :class:`rnnreplay.claims.RunAxis` naming the setting (default: width).
+        axis: :class:`rnnreplay.run_comparison.RunAxis` naming the setting (default: width).
     """
     from ..claims import PART_KEY as key
-    from ..claims import RUN_AXES, run_value_text
+    from ..run_comparison import RUN_AXES, run_value_text
 
     axis = axis or RUN_AXES["width"]
     rows = pd.concat([t.assign(run=float(v)) for v, t in claims.items()], ignore_index=True)
@@ -54,9 +54,10 @@ def claims_by_run(claims: dict[float, pd.DataFrame], path, axis=None) -> None:
 def compare_stage(inputs: list[str], values: list[float], out_md: str, out_png: str | None = None,
                   axis: str = "width", metrics: list[str] | None = None, gate: float | None = None) -> str:
     """The compare stage: the markdown comparison of runs that differ in one setting
-    (:func:`rnnreplay.claims.compare_files`, which checks the arguments) and, with ``out_png``, the
-    figure of each part's effect against the setting (:func:`claims_by_run`). Returns a line for the log."""
-    from ..claims import RUN_AXES, compare_files
+    (:func:`rnnreplay.run_comparison.compare_files`, which checks the arguments) and, with
+    ``out_png``, the figure of each part's effect against the setting (:func:`claims_by_run`).
+    Returns a line for the log."""
+    from ..run_comparison import RUN_AXES, compare_files
 
     done = compare_files(inputs, values, out_md, axis=axis, metrics=metrics, gate=gate)
     if out_png:

@@ -10,7 +10,7 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 from matplotlib.colors import ListedColormap  # noqa: E402
 
-from ..claims import run_label  # noqa: E402
+from ..run_comparison import run_label  # noqa: E402
 from .common import save  # noqa: E402
 
 VERDICTS = ["reproduced", "not reproduced", "inconclusive", "invalid"]
