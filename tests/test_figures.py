@@ -177,3 +177,24 @@ def test_redrawn_figures_are_readable(drawn, tmp_path):
     images = [im for ax in drawn["kr24_densities"].axes for im in ax.images]
     assert len(images) == 4 and len({im.get_clim() for im in images}) == 1
     assert sum(ax.get_label() == "<colorbar>" for ax in drawn["kr24_densities"].axes) == 1
+
+
+def test_the_same_figure_is_the_same_file(tmp_path):
+    """Figures with seaborn's random parts (strip-plot jitter, bootstrap CIs) come out byte for byte
+    the same each time they are drawn, PNG and PDF, and the global random state is left as it was."""
+    import numpy as np
+
+    from rnnreplay import figures
+
+    table = _long_table(np.random.default_rng(0))
+    metrics = ["wasserstein", "reach_time", "speed", "off_track"]
+    np.random.seed(123)
+    before = np.random.get_state()[1].copy()
+    for name in ("a", "b"):
+        figures.metrics_by_variant(table, "tmaze", metrics, tmp_path / f"{name}.png")
+        figures.kr24_summary(table, ["openfield", "headdirection"], tmp_path / f"kr24_{name}.png")
+    assert (np.random.get_state()[1] == before).all()
+    for stem in ("", "kr24_"):
+        for suffix in (".png", ".pdf"):
+            assert (tmp_path / f"{stem}a{suffix}").read_bytes() == (tmp_path / f"{stem}b{suffix}").read_bytes(), \
+                stem + suffix

@@ -17,20 +17,34 @@ from ..tasks import Task  # noqa: E402
 sns.set_theme(context="paper", style="whitegrid")
 
 VERDICT_COLOURS = {"reproduced": "C2", "not reproduced": "C3", "inconclusive": "0.5", "invalid": "C1"}
+FIGURE_SEED = 0  # seaborn's random parts (the strip plots' jitter, bootstrap CIs): the same figure every run
 
 
 def save(fig, path: str | Path) -> None:
     """Save ``fig`` to ``path`` (its suffix picks the format) and, for a .png, a .pdf beside it;
-    each written under a temporary name and renamed into place."""
+    each written under a temporary name and renamed into place. The PDF carries no creation date,
+    so the same figure gives the same bytes."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     targets = [path] + ([path.with_suffix(".pdf")] if path.suffix == ".png" else [])
     try:
         for target in targets:
             with atomic_target(target) as tmp:
-                fig.savefig(tmp, dpi=150, bbox_inches="tight")
+                metadata = {"CreationDate": None} if target.suffix == ".pdf" else None
+                fig.savefig(tmp, dpi=150, bbox_inches="tight", format=target.suffix[1:], metadata=metadata)
     finally:
         plt.close(fig)
+
+
+def stripplot(*args, **kwargs):
+    """``seaborn.stripplot`` with a fixed jitter: seaborn draws it from numpy's global random state,
+    which is seeded with :data:`FIGURE_SEED` for the call and restored after."""
+    state = np.random.get_state()
+    np.random.seed(FIGURE_SEED)
+    try:
+        return sns.stripplot(*args, **kwargs)
+    finally:
+        np.random.set_state(state)
 
 
 def _draw_outline(ax, task: Task):

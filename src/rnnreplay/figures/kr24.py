@@ -8,7 +8,7 @@ import pandas as pd
 import seaborn as sns
 
 from ..tasks import Task
-from .common import _limits, _panel_grid, metric_label, metric_unit, save
+from .common import _limits, _panel_grid, metric_label, metric_unit, save, stripplot
 
 
 def kl_heatmap(matrix: pd.DataFrame, path) -> None:
@@ -107,7 +107,7 @@ def kr24_summary(table: pd.DataFrame, tasks: list[str], path) -> None:
         d = data[data["metric"] == metric]
         order = list(dict.fromkeys(d["condition"]))
         sns.barplot(d, x="condition", y="value", order=order, ax=ax, color="0.8", errorbar=None)
-        sns.stripplot(d, x="condition", y="value", order=order, ax=ax, color="C3", size=4)
+        stripplot(d, x="condition", y="value", order=order, ax=ax, color="C3", size=4)
         if metric == "angular_drift":
             ax.axhline(0, color="0.3", lw=0.8)
         ax.set_title(metric_label(metric), fontsize=9)

@@ -9,7 +9,7 @@ import pandas as pd
 import seaborn as sns
 
 from ..tasks import Task
-from .common import _draw_outline, _limits, _panel_grid, metric_label, metric_unit, save
+from .common import FIGURE_SEED, _draw_outline, _limits, _panel_grid, metric_label, metric_unit, save, stripplot
 
 
 def replay_examples(task: Task, replays: dict[str, np.ndarray], path, n_show: int = 4) -> None:
@@ -65,8 +65,8 @@ def metrics_by_variant(table: pd.DataFrame, task: str, metrics: list[str], path)
     order = list(dict.fromkeys(data["variant"]))
     for ax, metric in zip(axes.flat, metrics):
         d = data[data["metric"] == metric]
-        sns.stripplot(d, x="variant", y="value", order=order, ax=ax, color="0.4", size=4, alpha=0.7)
-        sns.pointplot(d, x="variant", y="value", order=order, ax=ax, errorbar=("ci", 95),
+        stripplot(d, x="variant", y="value", order=order, ax=ax, color="0.4", size=4, alpha=0.7)
+        sns.pointplot(d, x="variant", y="value", order=order, ax=ax, errorbar=("ci", 95), seed=FIGURE_SEED,
                       color="C3", linestyle="none", markers="_", markersize=14, capsize=0.2)
         ax.set_title(metric)
         ax.set_xlabel("")
@@ -100,7 +100,7 @@ def momentum_sweep(table: pd.DataFrame, friction: dict[str, float], metrics: lis
     fig, axes = _panel_grid(len(metrics), size=(3.6, 3.1))
     for ax, metric in zip(axes, metrics):
         sns.lineplot(data[data["metric"] == metric], x="lambda_v", y="value", hue="task", hue_order=tasks,
-                     palette=palette, marker="o", errorbar=("ci", 95), ax=ax, legend=False)
+                     palette=palette, marker="o", errorbar=("ci", 95), seed=FIGURE_SEED, ax=ax, legend=False)
         ax.invert_xaxis()
         ax.set_title(metric_label(metric))
         ax.set_xlabel("friction λ_v (1 = no momentum)")
